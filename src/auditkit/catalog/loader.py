@@ -1,0 +1,191 @@
+"""Load control families and profiles: safe YAML, JSON Schema, then frozen models.
+
+Every problem of a run is collected and reported together (``ProblemList``), each
+as ``file:line:col /json/pointer: message``. Semantic checks beyond the schema live
+in :mod:`auditkit.catalog.semantic`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .. import schemas, yamlio
+from ..errors import AuditkitError, InvalidInputError, ProblemList
+from ..resources import data_dir
+from .models import Catalog, Control, Family, Profile
+from .semantic import catalog_problems, profile_problems
+
+MAX_CATALOG_FILE_BYTES = 8 * 1024 * 1024
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def display_path(path: Path) -> str:
+    """``path`` relative to the working folder when inside it, else absolute."""
+    try:
+        return os.path.relpath(path) if not os.path.relpath(path).startswith("..") else str(path)
+    except ValueError:
+        return str(path)
+
+
+def expand(paths: Iterable[Path]) -> list[Path]:
+    """Files named, plus the YAML files of folders named (sorted)."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.iterdir() if p.suffix in YAML_SUFFIXES and p.is_file()))
+        elif path.exists():
+            files.append(path)
+        else:
+            raise InvalidInputError("no such file or folder", where=str(path))
+    return files
+
+
+def _read(path: Path, problems: list[str]) -> yamlio.Located | None:
+    try:
+        return yamlio.load(path, display=display_path(path), max_bytes=MAX_CATALOG_FILE_BYTES)
+    except AuditkitError as exc:
+        problems.extend(exc.lines)
+        return None
+
+
+def _family(located: yamlio.Located, problems: list[str]) -> tuple[Family, list[int]] | None:
+    """Build the family; controls with schema errors are left out so the rest still get
+    their semantic checks in the same run."""
+    found = schemas.problems(located, "control-family")
+    problems.extend(found)
+    data = located.data
+    bad = {int(m.group(1)) for m in re.finditer(r" /controls/(\d+)", "\n".join(found))}
+    structural = [line for line in found if not re.search(r" /controls/\d+", line)]
+    if structural:
+        return None
+    indexes = [i for i in range(len(data["controls"])) if i not in bad]
+    controls = [Control.model_validate({**data["controls"][i], "family": data["family"]["id"]}) for i in indexes]
+    family = Family.model_validate({**data["family"], "source": located.source, "controls": controls})
+    return family, indexes
+
+
+def digest(documents: Sequence[Any]) -> str:
+    """SHA-256 over the canonical JSON of the given documents, in order."""
+    import rfc8785
+
+    return hashlib.sha256(rfc8785.dumps(list(documents))).hexdigest()
+
+
+def _build_catalog(documents: Sequence[yamlio.Located], problems: list[str]) -> Catalog | None:
+    loaded: list[tuple[yamlio.Located, Family, list[int]]] = []
+    for located in documents:
+        built = _family(located, problems)
+        if built is not None:
+            loaded.append((located, *built))
+    problems.extend(catalog_problems(loaded))
+    if problems:
+        return None
+    loaded.sort(key=lambda entry: entry[1].id)
+    families = tuple(f for _, f, _ in loaded)
+    versions = sorted({f.version for f in families if f.version})
+    return Catalog(
+        families=families,
+        digest=digest([located.data for located, _, _ in loaded]),
+        version="+".join(versions) or "unversioned",
+    )
+
+
+def load_catalog(paths: Sequence[Path] | None = None) -> Catalog:
+    """Load and fully validate the catalog in ``paths`` (default: the shipped ``controls/``)."""
+    files = expand(paths or [data_dir("controls")])
+    if not files:
+        raise InvalidInputError("no control files found", where=", ".join(map(str, paths or [])),
+                                hint="point at a folder of *.yaml control families")
+    problems: list[str] = []
+    documents = [doc for doc in (_read(path, problems) for path in files) if doc is not None]
+    catalog = _build_catalog(documents, problems)
+    if catalog is None:
+        raise ProblemList(problems)
+    return catalog
+
+
+def resolve_profile_path(name_or_path: str | Path | None) -> Path:
+    """A profile file from a path, or a shipped profile by name (default ``default``)."""
+    if name_or_path is None:
+        name_or_path = "default"
+    candidate = Path(name_or_path)
+    if candidate.suffix in YAML_SUFFIXES or candidate.exists():
+        return candidate
+    shipped = data_dir("profiles") / f"{name_or_path}.yaml"
+    if not shipped.exists():
+        available = sorted(p.stem for p in data_dir("profiles").glob("*.yaml"))
+        raise InvalidInputError(
+            f"no profile named {str(name_or_path)!r}",
+            hint=f"give a path or one of: {', '.join(available)}",
+        )
+    return shipped
+
+
+def _profile(located: yamlio.Located, catalog: Catalog, problems: list[str]) -> Profile | None:
+    found = schemas.problems(located, "profile")
+    if found:
+        problems.extend(found)
+        return None
+    data = dict(located.data)
+    head = data.pop("profile")
+    profile = Profile.model_validate({**head, **data, "source": located.source})
+    problems.extend(profile_problems(profile, located, catalog))
+    return profile
+
+
+def load_profile(name_or_path: str | Path | None, catalog: Catalog) -> Profile:
+    """Load a profile (path or shipped name) and check its references against ``catalog``."""
+    path = resolve_profile_path(name_or_path)
+    problems: list[str] = []
+    located = _read(path, problems)
+    profile = _profile(located, catalog, problems) if located is not None else None
+    if problems or profile is None:
+        raise ProblemList(problems)
+    return profile
+
+
+def validate(paths: Sequence[Path] | None = None) -> tuple[Catalog, list[Profile]]:
+    """Validate control families and profiles given as files or folders, reporting all problems.
+
+    With no paths: the shipped ``controls/`` and ``profiles/``. Files are told apart by
+    their top-level key (``family`` or ``profile``); profiles given without families
+    are checked against the shipped catalog.
+    """
+    files = expand(paths or [data_dir("controls"), data_dir("profiles")])
+    problems: list[str] = []
+    family_docs: list[yamlio.Located] = []
+    profile_docs: list[yamlio.Located] = []
+    for path in files:
+        located = _read(path, problems)
+        if located is None:
+            continue
+        is_profile = isinstance(located.data, dict) and "profile" in located.data
+        (profile_docs if is_profile else family_docs).append(located)
+    catalog: Catalog | None = None
+    if family_docs:
+        catalog = _build_catalog(family_docs, problems)
+    elif profile_docs:
+        try:
+            catalog = load_catalog()
+        except ProblemList as exc:
+            problems.extend(exc.problems)
+    profiles: list[Profile] = []
+    if catalog is not None:
+        for located in profile_docs:
+            profile = _profile(located, catalog, problems)
+            if profile is not None:
+                profiles.append(profile)
+    if problems or catalog is None:
+        raise ProblemList(problems or ["no control families given"])
+    return catalog, profiles
+
+
+def catalog_json(catalog: Catalog) -> str:
+    """The catalog as JSON (for ``controls list --format json``)."""
+    return json.dumps(catalog.model_dump(mode="json", by_alias=True), indent=2, sort_keys=False)

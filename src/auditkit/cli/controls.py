@@ -1,0 +1,123 @@
+"""``auditkit controls …`` and ``auditkit schema``: validate and browse the catalog."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import click
+
+
+def _table(rows: list[tuple[str, ...]], headers: tuple[str, ...]) -> str:
+    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
+    line = lambda row: "  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip()  # noqa: E731
+    return "\n".join([line(headers), line(tuple("-" * w for w in widths)), *map(line, rows)])
+
+
+@click.group()
+def controls() -> None:
+    """Validate and browse the control catalog."""
+
+
+@controls.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+def validate_cmd(paths: tuple[Path, ...]) -> None:
+    """Check control families and profiles: schema, ids, parameters, evidence kinds, CEL.
+
+    PATHS are YAML files or folders; with none, the shipped controls/ and profiles/.
+    Every problem is reported as FILE:LINE:COL /JSON/POINTER: MESSAGE. Exit 3 if any.
+    """
+    from ..catalog import validate
+
+    started = time.perf_counter()
+    catalog, profiles = validate(list(paths) or None)
+    elapsed = time.perf_counter() - started
+    checks = sum(len(c.checks) for c in catalog.controls)
+    procedures = sum(len(c.procedures) for c in catalog.controls)
+    click.echo(
+        f"ok: {len(catalog.families)} families, {len(catalog.controls)} controls, "
+        f"{checks} checks, {procedures} procedures, {len(profiles)} profiles "
+        f"valid in {elapsed * 1000:.0f} ms (catalog digest {catalog.digest[:12]})"
+    )
+    for family in catalog.families:
+        click.echo(f"  {family.id:<4} {len(family.controls):>3} controls  {family.title}  ({family.source})")
+    for profile in profiles:
+        click.echo(f"  profile {profile.id}  ({profile.source})")
+
+
+@controls.command("list")
+@click.option("--controls", "controls_dir", type=click.Path(path_type=Path), help="Catalog folder (default: shipped).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def list_cmd(controls_dir: Path | None, fmt: str) -> None:
+    """List every control of the catalog."""
+    from ..catalog import load_catalog
+
+    catalog = load_catalog([controls_dir] if controls_dir else None)
+    if fmt == "json":
+        rows = [
+            {"id": c.id, "family": c.family, "title": c.title, "severity": c.severity,
+             "checks": len(c.checks), "procedures": len(c.procedures),
+             "evidence": [e.kind for e in c.evidence]}
+            for c in catalog.controls
+        ]
+        click.echo(json.dumps({"catalog_digest": catalog.digest, "controls": rows}, indent=2))
+        return
+    rows_t = [(c.id, c.severity, str(len(c.checks)), c.title) for c in catalog.controls]
+    click.echo(_table(rows_t, ("ID", "SEVERITY", "CHECKS", "TITLE")))
+
+
+@controls.command("show")
+@click.argument("control_id")
+@click.option("--controls", "controls_dir", type=click.Path(path_type=Path), help="Catalog folder (default: shipped).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def show_cmd(control_id: str, controls_dir: Path | None, fmt: str) -> None:
+    """Show one control in full."""
+    from ..catalog import load_catalog
+    from ..errors import InvalidInputError
+
+    catalog = load_catalog([controls_dir] if controls_dir else None)
+    control = catalog.control(control_id.upper())
+    if control is None:
+        raise InvalidInputError(f"no control {control_id!r} in the catalog",
+                                hint="see `auditkit controls list`")
+    if fmt == "json":
+        click.echo(json.dumps(control.model_dump(mode="json", by_alias=True, exclude_none=True), indent=2))
+        return
+    out = [f"{control.id}  {control.title}", f"severity: {control.severity}", "",
+           f"Objective: {control.objective}"]
+    if control.rationale:
+        out.append(f"Rationale: {control.rationale}")
+    refs = control.references
+    if refs.agreement or refs.nist_800_53:
+        out.append(f"References: {refs.agreement or ''}  NIST SP 800-53: {', '.join(refs.nist_800_53)}")
+    if control.params:
+        out += ["", "Parameters:"] + [f"  {n} ({p.type}) = {json.dumps(p.default)}" for n, p in control.params.items()]
+    out += ["", "Evidence:"]
+    for e in control.evidence:
+        extra = [f"formats {', '.join(e.formats)}", "required" if e.required else "optional"]
+        if e.max_age_days:
+            extra.append(f"max age {e.max_age_days} days")
+        if e.coverage:
+            extra.append(f"coverage {e.coverage}")
+        out.append(f"  {e.kind}: {'; '.join(extra)}")
+    out += ["", "Checks:"]
+    for check in control.checks:
+        out.append(f"  {check.id}  {check.title}")
+        for field, source in check.expressions.items():
+            out.append(f"      {field}: {source}")
+    out += ["", "Procedures:"] + [f"  {p.id} [{p.method}] {p.prompt}" for p in control.procedures]
+    out += ["", f"Remediation: {control.remediation}"]
+    click.echo("\n".join(out))
+
+
+@click.command("schema")
+@click.argument("name", required=False)
+def schema(name: str | None) -> None:
+    """Print a shipped JSON Schema (control-family, profile, manifest, …); no NAME lists them."""
+    from .. import schemas
+
+    if name is None:
+        click.echo("\n".join(schemas.names()))
+        return
+    click.echo(schemas.path(name).read_text(encoding="utf-8"), nl=False)

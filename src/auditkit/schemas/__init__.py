@@ -1,0 +1,85 @@
+"""The shipped JSON Schemas (2020-12) and validation against them with source positions.
+
+``names()`` lists them, ``load(name)`` returns one, and ``problems(located, name)``
+validates a loaded YAML/JSON document and returns every violation as one line
+``file:line:col /json/pointer: message``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidInputError, ProblemList
+from ..yamlio import Located, pointer
+
+_DIR = Path(__file__).resolve().parent
+_MAX_MESSAGE = 240
+
+
+def names() -> list[str]:
+    """Names of the shipped schemas (``control-family``, ``profile``, ...)."""
+    return sorted(p.name.removesuffix(".schema.json") for p in _DIR.glob("*.schema.json"))
+
+
+def path(name: str) -> Path:
+    """File of the schema ``name``; raises a usage-style error naming the choices."""
+    candidate = _DIR / f"{name}.schema.json"
+    if not candidate.is_file():
+        raise InvalidInputError(
+            f"no schema named {name!r}", hint=f"choose one of: {', '.join(names())}"
+        )
+    return candidate
+
+
+@functools.cache
+def load(name: str) -> dict[str, Any]:
+    """The schema ``name`` as a dict."""
+    data: dict[str, Any] = json.loads(path(name).read_text(encoding="utf-8"))
+    return data
+
+
+@functools.cache
+def validator(name: str) -> Any:
+    """A compiled Draft 2020-12 validator for ``name`` (cached)."""
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(load(name))
+
+
+def _message(error: Any) -> str:
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        best = min(error.context, key=lambda e: (len(e.absolute_path), len(e.message)))
+        text = f"matches none of the allowed forms ({best.message})"
+    elif error.validator == "additionalProperties":
+        text = error.message
+    else:
+        text = error.message
+    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
+
+
+def problems(located: Located, name: str) -> list[str]:
+    """Every violation of schema ``name`` in ``located``, one line each, in document order."""
+    found = []
+    for error in validator(name).iter_errors(located.data):
+        ptr = pointer(list(error.absolute_path))
+        found.append((located.where(ptr), ptr or "/", _message(error)))
+    found.sort(key=lambda item: _sort_key(item[0]))
+    return [f"{where} {ptr}: {msg}" for where, ptr, msg in found]
+
+
+def _sort_key(where: str) -> tuple[int, int]:
+    parts = where.rsplit(":", 2)
+    try:
+        return int(parts[-2]), int(parts[-1])
+    except (ValueError, IndexError):
+        return 0, 0
+
+
+def check(located: Located, name: str) -> None:
+    """Raise :class:`ProblemList` listing every violation of schema ``name``."""
+    found = problems(located, name)
+    if found:
+        raise ProblemList(found)
