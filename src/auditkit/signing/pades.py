@@ -1,0 +1,270 @@
+"""PAdES signing of rendered reports with pyHanko.
+
+:func:`sign_pdf` appends one signature to a PDF as an incremental update:
+PAdES B-B by default, B-T when a time-stamp authority is given (a URL, or any
+pyHanko ``TimeStamper`` for tests), optionally a certification signature that
+allows no further changes (DocMDP level 1). The visible signature box sits on the
+sign-off page where the report template reserved it (the named destination
+``auditkit-signature``), or at the bottom left of the last page of any other PDF;
+it names the signer and the signing time, in DejaVu Sans when ``uharfbuzz`` is
+installed (embedded font, PDF/A friendly) and in pyHanko's default font otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import IntegrityError, InternalError, InvalidInputError, UsageError
+from ..fsio import write_bytes
+
+if TYPE_CHECKING:
+    from pyhanko.sign.timestamps import TimeStamper
+
+DEFAULT_FIELD = "AuditorSignature"
+SIGNATURE_ANCHOR = "auditkit-signature"
+"""Named destination (an HTML ``id``) marking the top-left corner of the signature box."""
+SIGNATURE_BOX_PT = (252.0, 72.0)
+"""Width and height of the visible signature box, in PDF points (the template reserves it)."""
+_FALLBACK_MARGIN_PT = 56.0
+_STAMP_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+_STAMP_TEXT = "Digitally signed by %(signer)s\nDate: %(ts)s\nVerify: auditkit verify --trust ca.pem"
+
+
+@dataclass(frozen=True)
+class SignatureInfo:
+    """What :func:`sign_pdf` did."""
+
+    output: Path
+    field_name: str
+    level: str
+    """``PAdES B-B`` or ``PAdES B-T``."""
+    certified: bool
+    """True for a certification signature (DocMDP: no changes allowed)."""
+    signer: str
+    """The signing certificate's subject, RFC 4514."""
+    signing_time: dt.datetime
+    seconds: float
+    """Wall time spent signing (loading the key excluded)."""
+
+
+def _read_input(source: bytes | Path) -> bytes:
+    if isinstance(source, bytes | bytearray):
+        return bytes(source)
+    try:
+        return Path(source).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read the PDF: {exc.strerror}", where=str(source)) from exc
+
+
+def _anchor_box(reader: Any) -> tuple[int, tuple[float, float, float, float]] | None:
+    """Page index and rectangle of the reserved signature box, from the named destination."""
+    from pyhanko.pdf_utils import generic
+
+    try:
+        names = reader.root["/Names"]["/Dests"]["/Names"]
+    except (KeyError, TypeError):
+        return None
+    width, height = SIGNATURE_BOX_PT
+    for i in range(0, len(names) - 1, 2):
+        if str(names[i]) != SIGNATURE_ANCHOR:
+            continue
+        dest = names[i + 1]
+        if isinstance(dest, generic.DictionaryObject):
+            dest = dest["/D"]
+        page_ref = dest.raw_get(0)
+        left, top = float(dest[2]), float(dest[3])
+        idnums = _page_idnums(reader.root.raw_get("/Pages"), reader)
+        if page_ref.idnum in idnums:
+            return idnums.index(page_ref.idnum), (left, top - height, left + width, top)
+    return None
+
+
+def _page_idnums(node_ref: Any, reader: Any, depth: int = 0) -> list[int]:
+    """Object numbers of the pages in document order (depth-capped walk of the page tree)."""
+    node = node_ref.get_object()
+    if node.get("/Type") == "/Page" or "/Kids" not in node:
+        return [node_ref.idnum]
+    if depth > 32:
+        raise InvalidInputError("page tree too deep")
+    out: list[int] = []
+    kids = node["/Kids"]
+    for i in range(len(kids)):
+        out.extend(_page_idnums(kids.raw_get(i), reader, depth + 1))
+    return out
+
+
+def _stamp_font_factory() -> Any:
+    """DejaVu Sans for the stamp, embedded as a subset, or None without uharfbuzz.
+
+    pyHanko 0.38 writes glyph widths and kerning in font units, which is right only
+    for fonts of 1,000 units per em; DejaVu has 2,048. The engine below shapes at a
+    1,000-unit scale and reports widths in the same units, so spacing is correct.
+    """
+    try:
+        from pyhanko.pdf_utils.font.opentype import GlyphAccumulator, GlyphAccumulatorFactory
+    except ImportError:
+        return None
+    if not _STAMP_FONT.is_file():
+        return None
+    logging.getLogger("fontTools.subset").setLevel(logging.ERROR)
+
+    class _ThousandUnitGlyphs(GlyphAccumulator):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._scale = 1000 / self.units_per_em
+            self.hb_font.scale = (1000, 1000)
+            self.units_per_em = 1000
+
+        def _get_cid_and_width(self, glyph_id: int) -> tuple[int, int]:
+            cached = self._glyphs.get(glyph_id)
+            if cached is not None:
+                return cached
+            cid, width = super()._get_cid_and_width(glyph_id)
+            self._glyphs[glyph_id] = result = cid, round(width * self._scale)
+            return result
+
+    class _Factory(GlyphAccumulatorFactory):
+        def create_font_engine(self, writer: Any, obj_stream: Any = None) -> Any:
+            if obj_stream is None and writer.stream_xrefs:
+                obj_stream = writer.prepare_object_stream()
+            with open(self.font_file, "rb") as handle:
+                data = io.BytesIO(handle.read())
+            return _ThousandUnitGlyphs(
+                writer=writer, font_handle=data, font_size=self.font_size, obj_stream=obj_stream
+            )
+
+    return _Factory(str(_STAMP_FONT), font_size=9)
+
+
+def _stamp_style(visible: bool) -> Any:
+    from pyhanko import stamp
+    from pyhanko.pdf_utils.text import TextBoxStyle
+
+    if not visible:
+        return None
+    factory = _stamp_font_factory()
+    text_box_style = TextBoxStyle(font=factory, leading=12) if factory else TextBoxStyle()
+    return stamp.TextStampStyle(
+        stamp_text=_STAMP_TEXT,
+        text_box_style=text_box_style,
+        timestamp_format="%Y-%m-%d %H:%M:%S %Z",
+        border_width=1,
+        background=None,
+    )
+
+
+def sign_pdf(
+    input: bytes | Path,  # noqa: A002 - the documented API name
+    output: Path,
+    *,
+    p12: Path,
+    passphrase: bytes | None,
+    tsa_url: str | None = None,
+    certify: bool = False,
+    field_name: str = DEFAULT_FIELD,
+    visible: bool = True,
+    box: tuple[float, float, float, float] | None = None,
+    page: int | None = None,
+    reason: str | None = "Audit report issued",
+    location: str | None = None,
+    timestamper: TimeStamper | None = None,
+) -> SignatureInfo:
+    """Sign ``input`` (PDF bytes or a path) with the key in ``p12`` and write ``output`` atomically.
+
+    ``tsa_url`` or ``timestamper`` makes the signature PAdES B-T; ``certify`` makes it a
+    certification signature that permits no changes. ``box``/``page`` override where the
+    visible signature goes (PDF points, origin bottom-left; page index, -1 for the last).
+    """
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.pdf_utils.misc import PdfError
+    from pyhanko.sign import fields, signers
+    from pyhanko.sign.general import SigningError
+
+    data = _read_input(input)
+    if not data.startswith(b"%PDF-"):
+        where = str(input) if isinstance(input, Path) else None
+        raise InvalidInputError("not a PDF file", where=where)
+    try:
+        signer = signers.SimpleSigner.load_pkcs12_data(data_or_path(p12), [], passphrase or None)
+    except ValueError as exc:
+        raise IntegrityError(
+            "cannot open the PKCS#12 signing key (wrong passphrase or damaged file)",
+            where=str(p12),
+            hint="check --passphrase-file / AUDITKIT_KEY_PASSPHRASE",
+        ) from exc
+    if tsa_url and timestamper is None:
+        from pyhanko.sign.timestamps import HTTPTimeStamper
+
+        timestamper = HTTPTimeStamper(tsa_url, timeout=30)
+
+    started = time.perf_counter()
+    try:
+        writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
+        if writer.prev.embedded_signatures:
+            raise InvalidInputError(
+                "the PDF is already signed", hint="sign the unsigned report as rendered"
+            )
+        field_spec = None
+        if visible:
+            anchored = _anchor_box(writer.prev) if box is None and page is None else None
+            if anchored is not None:
+                on_page, rect = anchored
+            else:
+                width, height = SIGNATURE_BOX_PT
+                m = _FALLBACK_MARGIN_PT
+                on_page = -1 if page is None else page
+                rect = box or (m, m, m + width, m + height)
+            field_spec = fields.SigFieldSpec(
+                sig_field_name=field_name,
+                on_page=on_page,
+                box=tuple(round(v) for v in rect),  # type: ignore[arg-type]
+            )
+        meta = signers.PdfSignatureMetadata(
+            field_name=field_name,
+            md_algorithm="sha256",
+            subfilter=fields.SigSeedSubFilter.PADES,
+            certify=certify,
+            docmdp_permissions=fields.MDPPerm.NO_CHANGES,
+            reason=reason,
+            location=location,
+        )
+        pdf_signer = signers.PdfSigner(
+            meta,
+            signer=signer,
+            timestamper=timestamper,
+            stamp_style=_stamp_style(visible),
+            new_field_spec=field_spec,
+        )
+        signed = pdf_signer.sign_pdf(writer, output=io.BytesIO())
+    except (PdfError, SigningError) as exc:
+        raise InvalidInputError(f"cannot sign this PDF: {exc}", where=str(output)) from exc
+    except OSError as exc:  # time-stamp server unreachable and the like
+        raise InternalError(
+            f"time-stamping failed: {exc}", where=tsa_url, hint="check --tsa-url"
+        ) from exc
+    seconds = time.perf_counter() - started
+    write_bytes(Path(output), signed.getvalue())
+    cert = signer.signing_cert
+    return SignatureInfo(
+        output=Path(output),
+        field_name=field_name,
+        level="PAdES B-T" if timestamper is not None else "PAdES B-B",
+        certified=certify,
+        signer=cert.subject.human_friendly if cert is not None else "",
+        signing_time=dt.datetime.now(dt.UTC),
+        seconds=seconds,
+    )
+
+
+def data_or_path(p12: Path) -> bytes:
+    """The PKCS#12 file's bytes; a missing file is a usage error."""
+    try:
+        return Path(p12).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read the signing key: {exc.strerror}", where=str(p12)) from exc
