@@ -1,0 +1,194 @@
+"""Isolated evaluation: checks run in forked worker processes with a memory limit and a kill timer.
+
+The CEL library can segfault, panic, allocate without bound or run without end,
+and a signal does not interrupt it. So each check is judged in a worker process
+(``fork``: the evidence is inherited, not copied through pipes) that has an
+address-space limit; the parent waits on the worker with a deadline, kills it
+when the deadline passes or it dies, records an ``error`` outcome for that one
+check with the reason, and starts a fresh worker for the rest of that worker's
+queue. Checks are split across workers by the evidence they read, so each
+evidence kind is converted into a CEL context by as few workers as possible.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import resource
+import signal
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from .evaluate import CheckOutcome, CheckTask, Evaluator
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Isolation limits for check evaluation."""
+
+    workers: int = 2
+    timeout_s: float = 30.0
+    memory_mb: int = 4096
+
+
+def _vm_size_bytes() -> int:
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _worker(conn: Connection, make: Callable[[], Evaluator], tasks: Sequence[CheckTask], memory_mb: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    limit = _vm_size_bytes() + memory_mb * 1024 * 1024
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    evaluator = make()
+    while True:
+        try:
+            index = conn.recv()
+        except EOFError:
+            return
+        if index is None:
+            return
+        try:
+            result: CheckOutcome = evaluator.run(tasks[index])
+        except MemoryError:
+            result = CheckOutcome("error", f"evaluation exceeded the {memory_mb} MB memory limit")
+        conn.send((index, result))
+
+
+class _Slot:
+    """One worker process and the queue of task indexes it owns."""
+
+    def __init__(self, queue: list[int]):
+        self.queue = queue
+        self.process: Any = None
+        self.conn: Connection | None = None
+        self.current: int | None = None
+        self.started = 0.0
+
+
+def _partition(tasks: Sequence[CheckTask], weights: dict[str, int], workers: int) -> list[list[int]]:
+    """Split tasks across workers, keeping tasks that read the same evidence together."""
+    load = [0] * workers
+    owner: dict[str, int] = {}
+    queues: list[list[int]] = [[] for _ in range(workers)]
+    order = sorted(range(len(tasks)), key=lambda i: -sum(weights.get(k, 0) for k in tasks[i].kinds))
+    for index in order:
+        kinds = tasks[index].kinds
+        owned = [owner[k] for k in kinds if k in owner]
+        target = max(set(owned), key=owned.count) if owned else load.index(min(load))
+        for kind in kinds:
+            if kind not in owner:
+                owner[kind] = target
+                load[target] += weights.get(kind, 0)
+        load[target] += 1 + sum(weights.get(k, 0) for k in kinds) // 10
+        queues[target].append(index)
+    return [sorted(q) for q in queues if q]
+
+
+def run_checks(
+    tasks: Sequence[CheckTask],
+    make_evaluator: Callable[[], Evaluator],
+    weights: dict[str, int],
+    limits: Limits,
+) -> list[CheckOutcome]:
+    """Judge every task in isolated workers; always returns one outcome per task."""
+    results: list[CheckOutcome | None] = [None] * len(tasks)
+    if not tasks:
+        return []
+    ctx = multiprocessing.get_context("fork")
+    slots = [_Slot(q) for q in _partition(tasks, weights, max(1, limits.workers))]
+
+    def start(slot: _Slot) -> None:
+        parent, child = ctx.Pipe()
+        slot.process = ctx.Process(
+            target=_worker, args=(child, make_evaluator, tasks, limits.memory_mb), daemon=True
+        )
+        slot.process.start()
+        child.close()
+        slot.conn = parent
+
+    def dispatch(slot: _Slot) -> None:
+        assert slot.conn is not None
+        if slot.queue:
+            slot.current = slot.queue.pop(0)
+            slot.started = time.monotonic()
+            slot.conn.send(slot.current)
+        else:
+            slot.current = None
+            with contextlib.suppress(OSError, BrokenPipeError):
+                slot.conn.send(None)
+
+    def fail_current(slot: _Slot, reason: str) -> None:
+        if slot.current is not None:
+            results[slot.current] = CheckOutcome("error", reason)
+        slot.current = None
+        with contextlib.suppress(Exception):
+            slot.process.kill()
+        slot.process.join(5)
+        if slot.conn is not None:
+            slot.conn.close()
+        slot.conn = None
+        if slot.queue:
+            start(slot)
+            dispatch(slot)
+
+    for slot in slots:
+        start(slot)
+        dispatch(slot)
+    try:
+        while any(s.current is not None for s in slots):
+            active = [s for s in slots if s.current is not None]
+            deadline = min(s.started for s in active) + limits.timeout_s
+            waitables: list[Any] = []
+            for s in active:
+                waitables += [s.conn, s.process.sentinel]
+            ready = wait(waitables, timeout=max(0.0, deadline - time.monotonic()))
+            for slot in active:
+                if slot.conn in ready:
+                    try:
+                        index, outcome = slot.conn.recv()  # type: ignore[union-attr]
+                    except (EOFError, OSError):
+                        fail_current(slot, _death_reason(slot, limits))
+                        continue
+                    results[index] = outcome
+                    dispatch(slot)
+                elif slot.process.sentinel in ready:
+                    slot.process.join(1)
+                    fail_current(slot, _death_reason(slot, limits))
+                elif time.monotonic() - slot.started >= limits.timeout_s:
+                    fail_current(slot, f"evaluation exceeded the {limits.timeout_s:g} s time limit and was stopped")
+    finally:
+        for slot in slots:
+            if slot.process is not None and slot.process.is_alive():
+                slot.process.kill()
+            if slot.process is not None:
+                slot.process.join(5)
+    return [r if r is not None else CheckOutcome("error", "not evaluated") for r in results]
+
+
+def _death_reason(slot: _Slot, limits: Limits) -> str:
+    code = slot.process.exitcode
+    if code is not None and code < 0:
+        name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
+        return f"the CEL engine crashed ({name}) while evaluating this check"
+    return (f"the evaluation worker stopped (exit code {code}); it may have exceeded the "
+            f"{limits.memory_mb} MB memory limit")
+
+
+def in_process(tasks: Sequence[CheckTask], make_evaluator: Callable[[], Evaluator]) -> list[CheckOutcome]:
+    """Evaluate without isolation (only for trusted, tiny inputs such as unit tests)."""
+    evaluator = make_evaluator()
+    return [evaluator.run(task) for task in tasks]
+
+
+__all__ = ["Limits", "in_process", "run_checks"]

@@ -1,0 +1,215 @@
+"""The results of an assessment: what ``results.json`` holds (schema: ``auditkit schema results``).
+
+Self-contained: a regulator can read every status and number here without the
+catalog or the bundle. ``score_trace`` explains every number.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+Outcome = Literal["pass", "fail", "error", "not-run"]
+Status = Literal[
+    "satisfied", "partially-satisfied", "not-satisfied", "insufficient-evidence", "not-applicable", "waived"
+]
+ProcedureResult = Literal["affirmed", "not-affirmed", "not-performed"]
+RESULTS_SCHEMA_VERSION = "1.0"
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Period(Model):
+    start: str
+    end: str
+
+
+class Person(Model):
+    name: str
+    organization: str | None = None
+    email: str | None = None
+
+
+class ToolInfo(Model):
+    name: Literal["auditkit"] = "auditkit"
+    version: str
+
+
+class FamilyRef(Model):
+    id: str
+    title: str
+    version: str | None = None
+
+
+class CatalogInfo(Model):
+    digest: str
+    version: str
+    families: list[FamilyRef]
+
+
+class ProfileInfo(Model):
+    id: str
+    title: str
+    digest: str
+    partial_threshold: float
+    ratings: list[dict[str, Any]]
+    critical_failure_cap: str | None
+    unwaivable: list[str]
+    severity_weights: dict[str, float]
+
+
+class EvidenceItem(Model):
+    """A manifest item as the assessment saw it."""
+
+    path: str
+    kind: str
+    sha256: str
+    size: int
+    collected_at: str
+    period: Period | None = None
+    source: str | None = None
+    description: str | None = None
+    integrity: str
+    problem: str | None = None
+
+
+class BundleInfo(Model):
+    id: str
+    organization: str
+    root_hash: str
+    period: Period
+    submitted_by: Person | None = None
+    created: str | None = None
+    signed: bool = False
+    items: list[EvidenceItem]
+
+
+class AssessmentInfo(Model):
+    engagement_id: str | None = None
+    auditee: str
+    auditor: Person
+    as_of: str
+    period: Period
+    scope: str | None = None
+    assessment_digest: str | None = None
+
+
+class CheckResult(Model):
+    id: str
+    title: str
+    outcome: Outcome
+    reason: str | None = None
+    expression: str
+    evidence_kinds: list[str]
+    records_judged: int | None = None
+    offenders: list[Any] = []
+    offender_count: int = 0
+    weight: float = 1.0
+
+
+class ProcedureOutcome(Model):
+    id: str
+    method: str
+    prompt: str
+    result: ProcedureResult
+    by: str | None = None
+    date: str | None = None
+    note: str | None = None
+    weight: float = 1.0
+
+
+class EvidenceUse(Model):
+    """One evidence kind a control requires and what the bundle supplied for it."""
+
+    kind: str
+    required: bool
+    formats: list[str]
+    max_age_days: int | None = None
+    coverage: str | None = None
+    items: list[str]
+    problems: list[str]
+
+
+class WaiverInfo(Model):
+    justification: str
+    approved_by: str
+    expires: str
+    state: Literal["applied", "expired", "not-needed", "refused-unwaivable"]
+
+
+class OverrideInfo(Model):
+    status: Status
+    reason: str
+    by: str | None = None
+
+
+class ControlResult(Model):
+    id: str
+    family: str
+    title: str
+    objective: str
+    severity: str
+    weight: float
+    status: Status
+    computed_status: Status
+    credit: float | None
+    references: dict[str, Any]
+    params: dict[str, Any]
+    evidence: list[EvidenceUse]
+    checks: list[CheckResult]
+    procedures: list[ProcedureOutcome]
+    waiver: WaiverInfo | None = None
+    override: OverrideInfo | None = None
+    not_applicable: str | None = None
+    remediation: str
+    notes: list[str] = []
+
+
+class FamilyScore(Model):
+    id: str
+    title: str
+    score: float | None
+    weight: float
+    controls: int
+    status_counts: dict[str, int]
+
+
+class OverallScore(Model):
+    score: float | None
+    rating: str
+    uncapped_rating: str
+    capped_by: list[str]
+    status_counts: dict[str, int]
+
+
+class Finding(Model):
+    control: str
+    family: str
+    severity: str
+    status: Status
+    title: str
+    summary: str
+    remediation: str
+
+
+class TraceEntry(Model):
+    scope: str
+    value: float | str | None
+    explanation: str
+
+
+class Results(Model):
+    schema_version: str = RESULTS_SCHEMA_VERSION
+    tool: ToolInfo
+    catalog: CatalogInfo
+    profile: ProfileInfo
+    bundle: BundleInfo
+    assessment: AssessmentInfo
+    controls: list[ControlResult]
+    families: list[FamilyScore]
+    overall: OverallScore
+    findings: list[Finding]
+    score_trace: list[TraceEntry]
