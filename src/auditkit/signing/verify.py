@@ -1,0 +1,352 @@
+"""Fail-closed verification of a signed audit report.
+
+:func:`verify_report` collects every reason a report cannot be relied on and
+raises one :class:`~auditkit.errors.IntegrityError` listing them all; it returns a
+:class:`ReportVerification` only when everything holds:
+
+* the file parses and holds exactly one signature, in the expected field;
+* the signature is cryptographically intact and valid, and covers the *entire*
+  file: no byte and no incremental update after it (pyHanko's ``bottom_line``
+  tolerates later updates, so coverage and revision are checked here);
+* the signer's chain ends at a trusted root (``trust``), key usage allows signing,
+  and a time-stamp token, if any, is intact and trusted too;
+* the embedded ``results.json`` is present once and its SHA-256 equals the digest
+  recorded at render time in the document information (covered by the signature),
+  and likewise ``manifest.yaml`` when its digest was recorded;
+* with ``bundle``, the bundle's root hash equals the one the results name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import io
+import json
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import IntegrityError, UsageError
+from .pades import DEFAULT_FIELD
+
+RESULTS_NAME = "results.json"
+MANIFEST_NAME = "manifest.yaml"
+INFO_RESULTS_DIGEST = "/AuditkitResultsSHA256"
+INFO_MANIFEST_DIGEST = "/AuditkitManifestSHA256"
+MAX_PDF_BYTES = 512 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ReportVerification:
+    """The verdict on a report that passed every check."""
+
+    path: Path
+    field_name: str
+    signer: str
+    """Signer certificate subject, human readable."""
+    signer_sha256: str
+    """SHA-256 fingerprint of the signer certificate."""
+    trust_anchor: str
+    """Subject of the trusted root the chain ends at."""
+    level: str
+    """``PAdES B-B`` or ``PAdES B-T``."""
+    certified: bool
+    """A certification signature (DocMDP) rather than an approval signature."""
+    signing_time: dt.datetime | None
+    """Time claimed by the signer (not proof)."""
+    timestamp: dt.datetime | None
+    """Time attested by the time-stamp authority (B-T)."""
+    results_sha256: str
+    manifest_sha256: str | None
+    bundle_root_hash: str | None
+    """Root hash named in the results, if any."""
+    bundle_checked: bool
+    """The root hash was compared with a bundle given to the verifier."""
+
+    def lines(self) -> list[str]:
+        """A human summary, one fact a line."""
+        out = [
+            f"OK: {self.path} is signed, intact and trusted",
+            f"  signer:      {self.signer}",
+            f"  fingerprint: sha256:{self.signer_sha256}",
+            f"  trusted via: {self.trust_anchor}",
+            f"  level:       {self.level}"
+            + (" (certified, no changes allowed)" if self.certified else ""),
+            "  coverage:    entire file, no later updates",
+        ]
+        if self.timestamp is not None:
+            out.append(f"  time-stamp:  {self.timestamp.isoformat()} (TSA)")
+        elif self.signing_time is not None:
+            out.append(f"  signed at:   {self.signing_time.isoformat()} (claimed by signer)")
+        out.append(f"  results:     {RESULTS_NAME} sha256:{self.results_sha256} matches")
+        if self.manifest_sha256:
+            out.append(f"  manifest:    {MANIFEST_NAME} sha256:{self.manifest_sha256} matches")
+        if self.bundle_checked:
+            out.append(f"  bundle:      root hash {self.bundle_root_hash} matches")
+        elif self.bundle_root_hash:
+            out.append(f"  bundle:      root hash {self.bundle_root_hash} (not re-checked)")
+        return out
+
+
+@contextlib.contextmanager
+def _quiet(*loggers: str) -> Iterator[None]:
+    """Silence library loggers (their failures become our problem lines instead)."""
+    saved = [(logging.getLogger(name), logging.getLogger(name).level) for name in loggers]
+    for logger, _ in saved:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for logger, level in saved:
+            logger.setLevel(level)
+
+
+def _load_trust(trust: Path | Sequence[Path] | None) -> list[Any]:
+    from pyhanko.keys import load_certs_from_pemder_data
+
+    paths = [trust] if isinstance(trust, str | Path) else list(trust or [])
+    roots: list[Any] = []
+    for path in paths:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise UsageError(
+                f"cannot read the trust anchor: {exc.strerror}", where=str(path)
+            ) from exc
+        try:
+            certs = list(load_certs_from_pemder_data(data))
+        except Exception as exc:  # noqa: BLE001 - asn1crypto raises many kinds
+            raise UsageError("not a PEM or DER certificate", where=str(path)) from exc
+        if not certs:
+            raise UsageError("no certificate found", where=str(path))
+        roots.extend(certs)
+    return roots
+
+
+def _name_tree_leaves(node: Any, depth: int = 0) -> Iterable[tuple[str, Any]]:
+    if depth > 16:
+        raise ValueError("name tree too deep")
+    names = node.get("/Names")
+    if names is not None:
+        for i in range(0, len(names) - 1, 2):
+            yield str(names[i]), names[i + 1]
+    for kid in node.get("/Kids", ()):
+        yield from _name_tree_leaves(kid, depth + 1)
+
+
+def embedded_files(reader: Any) -> list[tuple[str, bytes]]:
+    """Every embedded file of the document as ``(name, bytes)`` (pyHanko reader)."""
+    try:
+        tree = reader.root["/Names"]["/EmbeddedFiles"]
+    except KeyError:
+        return []
+    out = []
+    for key, spec in _name_tree_leaves(tree):
+        name = str(spec.get("/UF", spec.get("/F", key)))
+        out.append((name, spec["/EF"]["/F"].data))
+    return out
+
+
+def _results_root_hash(results: Any) -> str | None:
+    """The bundle root hash named by a results document, wherever the model keeps it."""
+    if not isinstance(results, dict):
+        return None
+    for holder in (results.get("bundle"), results.get("inputs"), results):
+        if isinstance(holder, dict):
+            for key in ("root_hash", "bundle_root_hash"):
+                value = holder.get(key)
+                if isinstance(value, str):
+                    return value
+    return None
+
+
+def _strip_algo(value: str) -> str:
+    return value.split(":", 1)[1] if value.lower().startswith("sha256:") else value
+
+
+def verify_report(
+    pdf: Path,
+    *,
+    trust: Path | Sequence[Path] | None,
+    bundle: Path | None = None,
+    field_name: str = DEFAULT_FIELD,
+) -> ReportVerification:
+    """Verify a signed report; raise :class:`IntegrityError` with every failed check as lines."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
+    from pyhanko_certvalidator import ValidationContext
+
+    pdf = Path(pdf)
+    roots = _load_trust(trust)
+    try:
+        if pdf.stat().st_size > MAX_PDF_BYTES:
+            raise IntegrityError("file too large for a report", where=str(pdf))
+        data = pdf.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read the report: {exc.strerror}", where=str(pdf)) from exc
+
+    problems: list[str] = []
+
+    def fail(*reasons: str) -> ReportVerificationError:
+        return _failure(pdf, [*problems, *reasons])
+
+    if not data.startswith(b"%PDF-"):
+        raise fail("not a PDF file")
+    try:
+        reader = PdfFileReader(io.BytesIO(data), strict=True)
+        signatures = list(reader.embedded_signatures)
+    except Exception as exc:  # noqa: BLE001 - any parse failure means the file is damaged
+        raise fail(f"the PDF cannot be parsed ({type(exc).__name__}: {str(exc)[:200]})") from exc
+    if not signatures:
+        raise fail("the report is not signed")
+    if len(signatures) != 1:
+        names = ", ".join(str(s.field_name) for s in signatures)
+        problems.append(f"expected exactly one signature, found {len(signatures)} ({names})")
+    matching = [s for s in signatures if s.field_name == field_name]
+    if not matching:
+        raise fail(f"no signature in field {field_name!r}")
+    emb = matching[0]
+
+    if not roots:
+        problems.append("no trust anchor given: the signer cannot be trusted (pass --trust CA.pem)")
+    vc = ValidationContext(trust_roots=roots, allow_fetching=False)
+    try:
+        with _quiet("pyhanko", "pyhanko_certvalidator"):
+            status = validate_pdf_signature(emb, signer_validation_context=vc)
+    except Exception as exc:  # noqa: BLE001 - a malformed CMS blob raises anything
+        raise fail(f"the signature cannot be validated ({type(exc).__name__}: {exc})") from exc
+
+    if not status.intact:
+        problems.append("the signed bytes were changed after signing (digest mismatch)")
+    if not status.valid:
+        problems.append("the signature value does not verify against the signer's key")
+    if roots and not status.trusted:
+        problems.append("the signer's certificate does not chain to the trusted CA")
+    if status.revoked:
+        problems.append("the signer's certificate is revoked")
+    if status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
+        problems.append(
+            "the signature does not cover the entire file "
+            f"(coverage: {status.coverage.name if status.coverage else 'unknown'})"
+        )
+    revisions = reader.xrefs.total_revisions
+    if emb.signed_revision != revisions - 1:
+        later = revisions - 1 - emb.signed_revision
+        problems.append(f"{later} incremental update(s) were appended after the signature")
+    if status.modification_level is None or status.modification_level.value != 0:
+        level = status.modification_level.name if status.modification_level else "unknown"
+        problems.append(f"the document was modified after signing (modification level: {level})")
+    if status.docmdp_ok is False:
+        problems.append("the modifications violate the certification's DocMDP policy")
+    if not status.seed_value_ok:
+        problems.append("the signature breaks its field's seed-value constraints")
+    ts = status.timestamp_validity
+    if ts is not None and not (ts.intact and ts.valid and ts.trusted):
+        problems.append("the signature time-stamp token is not intact, valid and trusted")
+
+    results_digest, manifest_digest, bundle_root = _check_attachments(reader, problems)
+
+    bundle_checked = False
+    if bundle is not None:
+        from .. import evidence
+
+        actual = str(evidence.open_bundle(bundle).root_hash)  # type: ignore[attr-defined]
+        if bundle_root is None:
+            problems.append("the results name no bundle root hash to compare with --bundle")
+        elif _strip_algo(actual).lower() != _strip_algo(bundle_root).lower():
+            problems.append(
+                f"the bundle root hash {actual} differs from the one in the results {bundle_root}"
+            )
+        else:
+            bundle_checked = True
+
+    if problems:
+        raise fail()
+    cert = status.signing_cert
+    path = status.validation_path
+    anchor = path.trust_anchor.authority.name.human_friendly if path is not None else ""
+    return ReportVerification(
+        path=pdf,
+        field_name=emb.field_name,
+        signer=cert.subject.human_friendly,
+        signer_sha256=hashlib.sha256(cert.dump()).hexdigest(),
+        trust_anchor=anchor,
+        level="PAdES B-T" if ts is not None else "PAdES B-B",
+        certified=emb.docmdp_level is not None,
+        signing_time=status.signer_reported_dt,
+        timestamp=ts.timestamp if ts is not None else None,
+        results_sha256=results_digest or "",
+        manifest_sha256=manifest_digest,
+        bundle_root_hash=bundle_root,
+        bundle_checked=bundle_checked,
+    )
+
+
+def _check_attachments(
+    reader: Any, problems: list[str]
+) -> tuple[str | None, str | None, str | None]:
+    """Check the embedded results (and manifest) against the digests recorded in the document."""
+    try:
+        files = embedded_files(reader)
+        info = reader.trailer["/Info"] if "/Info" in reader.trailer else {}
+    except Exception as exc:  # noqa: BLE001 - damaged name tree or stream
+        problems.append(f"the embedded files cannot be read ({type(exc).__name__})")
+        return None, None, None
+    results = [content for name, content in files if name == RESULTS_NAME]
+    manifests = [content for name, content in files if name == MANIFEST_NAME]
+    bundle_root: str | None = None
+    results_digest: str | None = None
+    if len(results) != 1:
+        problems.append(f"expected one embedded {RESULTS_NAME}, found {len(results)}")
+    else:
+        results_digest = hashlib.sha256(results[0]).hexdigest()
+        recorded = str(info.get(INFO_RESULTS_DIGEST, "")).lower()
+        if not recorded:
+            problems.append(f"the document records no {RESULTS_NAME} digest")
+        elif recorded != results_digest:
+            problems.append(
+                f"the embedded {RESULTS_NAME} (sha256:{results_digest}) is not the one the report "
+                f"was rendered from (sha256:{recorded})"
+            )
+        try:
+            bundle_root = _results_root_hash(json.loads(results[0]))
+        except ValueError:
+            problems.append(f"the embedded {RESULTS_NAME} is not valid JSON")
+    manifest_digest: str | None = None
+    recorded_manifest = str(info.get(INFO_MANIFEST_DIGEST, "")).lower()
+    if len(manifests) > 1:
+        problems.append(f"expected at most one embedded {MANIFEST_NAME}, found {len(manifests)}")
+    elif manifests:
+        manifest_digest = hashlib.sha256(manifests[0]).hexdigest()
+        if recorded_manifest != manifest_digest:
+            problems.append(
+                f"the embedded {MANIFEST_NAME} does not match the digest recorded at rendering"
+            )
+    elif recorded_manifest:
+        problems.append(f"the embedded {MANIFEST_NAME} recorded at rendering is missing")
+    return results_digest, manifest_digest, bundle_root
+
+
+class ReportVerificationError(IntegrityError):
+    """Verification failed; ``problems`` holds every reason, one a line."""
+
+    def __init__(self, pdf: Path, problems: Sequence[str]):
+        self.problems = list(problems)
+        count = len(self.problems)
+        super().__init__(
+            f"verification FAILED, {count} problem{'s' if count != 1 else ''}",
+            where=str(pdf),
+            hint="do not rely on this report",
+        )
+
+    @property
+    def lines(self) -> list[str]:
+        return [self.render(), *(f"  - {problem}" for problem in self.problems)]
+
+
+def _failure(pdf: Path, reasons: list[str]) -> ReportVerificationError:
+    return ReportVerificationError(pdf, reasons)
