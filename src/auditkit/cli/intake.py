@@ -1,0 +1,283 @@
+"""Commands of the evidence intake server and its client.
+
+``serve`` runs the server; ``intake`` holds the operator's store tools (tokens,
+key export, log check); ``submit`` and ``fetch`` are the client; ``receipt
+verify`` checks a receipt offline. Only click is imported at module level.
+
+Exit codes (see docs/intake.md): 0 ok, 2 usage or authentication (401/403),
+3 rejected or invalid input (422, 413, 404, 400), 4 integrity (bad receipt
+signature, broken log, archive digest mismatch), 5 internal error,
+6 server unreachable or failed (5xx, connection refused, timeout; retry).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+_STORE = click.option(
+    "--store",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="The intake store folder.",
+)
+_SERVER = click.option(
+    "--server",
+    required=True,
+    envvar="AUDITKIT_SERVER",
+    help="Server base URL, e.g. http://127.0.0.1:8080 (or AUDITKIT_SERVER).",
+)
+_TOKEN_FILE = click.option(
+    "--token-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File holding the API token (default: the AUDITKIT_TOKEN variable).",
+)
+
+
+@click.command()
+@_STORE
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--max-upload-mb",
+    default=512,
+    show_default=True,
+    type=click.IntRange(1, 1024 * 1024),
+    help="Refuse uploads larger than this (MiB), without reading the rest.",
+)
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+)
+def serve(store: Path, host: str, port: int, max_upload_mb: int, log_level: str) -> None:
+    """Run the evidence intake server on STORE (created if absent).
+
+    Submitters upload bundles (POST /api/v1/bundles or the page at /), each is
+    verified in quarantine and answered with a signed receipt; auditors list and
+    download the bundles of the organizations they are granted.
+    """
+    from ..intake.server import serve as run
+    from ..intake.service import IntakeSettings
+
+    settings = IntakeSettings(max_upload_bytes=max_upload_mb * 1024 * 1024)
+    click.echo(f"auditkit: serving {store} on http://{host}:{port}/", err=True)
+    run(store, host, port, settings, log_level=log_level)
+
+
+@click.group()
+def intake() -> None:
+    """Operate an intake store: tokens, the receipt key, the intake log."""
+
+
+@intake.group()
+def token() -> None:
+    """Create, list and revoke API tokens."""
+
+
+@token.command("create")
+@_STORE
+@click.option("--org", "organization", required=True, help="The token's organization.")
+@click.option("--role", type=click.Choice(["submitter", "auditor"]), required=True)
+@click.option("--grant", "grants", multiple=True, help="Organization an auditor may read (repeat).")
+def token_create(store: Path, organization: str, role: str, grants: tuple[str, ...]) -> None:
+    """Create a token; the token is printed once on stdout and stored only as a hash."""
+    from ..intake.store import create_token
+
+    secret, record = create_token(store, organization, role, grants)  # type: ignore[arg-type]
+    click.echo(secret)
+    scope = f", may read {', '.join(record.grants)}" if record.grants else ""
+    click.echo(
+        f"auditkit: created {record.role} token {record.token_id} for {record.organization}"
+        f"{scope}; it is shown only now",
+        err=True,
+    )
+
+
+@token.command("list")
+@_STORE
+def token_list(store: Path) -> None:
+    """List tokens (ids, organizations, roles; never secrets) as JSON lines."""
+    from ..intake.store import open_store
+
+    opened = open_store(store, create=False)
+    try:
+        for record in opened.index.list_tokens():
+            click.echo(json.dumps(record.model_dump(mode="json", exclude={"secret_sha256"})))
+    finally:
+        opened.close()
+
+
+@token.command("revoke")
+@_STORE
+@click.argument("token_id")
+def token_revoke(store: Path, token_id: str) -> None:
+    """Revoke TOKEN_ID; it stops working at once."""
+    from ..errors import InvalidInputError
+    from ..intake.store import open_store
+
+    opened = open_store(store, create=False)
+    try:
+        if not opened.index.revoke_token(token_id):
+            raise InvalidInputError("no such token", where=token_id, hint="see `token list`")
+    finally:
+        opened.close()
+    click.echo(f"auditkit: revoked {token_id}", err=True)
+
+
+@intake.group()
+def key() -> None:
+    """The server's receipt-signing key."""
+
+
+@key.command("export")
+@_STORE
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the PEM public key here instead of stdout.",
+)
+def key_export(store: Path, output: Path | None) -> None:
+    """Print the PEM public key that receipts are signed with."""
+    from ..fsio import write_bytes
+    from ..intake.store import export_public_key
+
+    pem = export_public_key(store)
+    if output is None:
+        click.echo(pem.decode(), nl=False)
+    else:
+        write_bytes(output, pem)
+        click.echo(f"auditkit: wrote {output}", err=True)
+
+
+@intake.group()
+def log() -> None:
+    """The hash-chained intake log."""
+
+
+@log.command("verify")
+@_STORE
+def log_verify(store: Path) -> None:
+    """Check every entry chains to the one before and the end matches the index (exit 4 if not)."""
+    from ..intake.store import verify_store_log
+
+    report = verify_store_log(store)
+    note = f" ({report.unanchored} written after the last anchor)" if report.unanchored else ""
+    click.echo(f"intake log OK: {report.entries} entries, head {report.last[1]}{note}")
+
+
+@click.command()
+@click.argument("bundle", type=click.Path(exists=True, path_type=Path))
+@_SERVER
+@_TOKEN_FILE
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save the signed receipt here (default: print it on stdout).",
+)
+@click.option(
+    "--key",
+    "key_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Check the receipt's signature against this server public key.",
+)
+def submit(
+    bundle: Path, server: str, token_file: Path | None, output: Path | None, key_path: Path | None
+) -> None:
+    """Upload BUNDLE (.zip, .tar.gz, or a folder, packed first) and print the signed receipt.
+
+    Exit 0 accepted (also when the same bundle was accepted before), 3 rejected
+    (reasons on stderr, receipt still written), 2 bad token, 6 server unreachable.
+    """
+    from ..intake.client import BundleRejected, SubmitOutcome, read_token
+    from ..intake.client import submit as upload
+
+    def save(outcome: SubmitOutcome) -> None:
+        text = json.dumps(outcome.signed.model_dump(mode="json"), indent=2) + "\n"
+        if output is None:
+            click.echo(text, nl=False)
+        else:
+            from ..fsio import write_text
+
+            write_text(output, text)
+        if key_path is not None:
+            from ..intake.receipts import load_public_key, verify_receipt
+
+            verify_receipt(outcome.signed, load_public_key(key_path), "server receipt")
+
+    try:
+        outcome = upload(bundle, server, read_token(token_file))
+    except BundleRejected as exc:
+        save(exc.outcome)
+        raise
+    save(outcome)
+    receipt = outcome.signed.receipt
+    again = " (already received earlier; original receipt)" if outcome.duplicate else ""
+    click.echo(
+        f"auditkit: accepted {receipt.bundle_id} root {receipt.bundle_root_hash}{again}", err=True
+    )
+
+
+@click.command()
+@click.argument("ref", metavar="ID")
+@click.option(
+    "-o",
+    "--output",
+    "output_dir",
+    required=True,
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Folder to write the archive and its receipt into.",
+)
+@_SERVER
+@_TOKEN_FILE
+@click.option(
+    "--key",
+    "key_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Check the bundle's receipt against this server public key.",
+)
+def fetch(
+    ref: str, output_dir: Path, server: str, token_file: Path | None, key_path: Path | None
+) -> None:
+    """Download bundle ID (root hash or upload id) with its receipt; prints the archive path."""
+    from ..intake.client import fetch as download
+    from ..intake.client import read_token
+
+    outcome = download(ref, output_dir, server, read_token(token_file))
+    if key_path is not None:
+        from ..intake.receipts import verify_receipt_file
+
+        verify_receipt_file(outcome.receipt, key_path)
+    click.echo(str(outcome.archive))
+    click.echo(f"auditkit: receipt in {outcome.receipt}", err=True)
+
+
+@click.group()
+def receipt() -> None:
+    """Intake receipts."""
+
+
+@receipt.command("verify")
+@click.argument("receipt_file", metavar="RECEIPT.json", type=click.Path(path_type=Path))
+@click.option(
+    "--key",
+    "key_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The server's public key (auditkit intake key export).",
+)
+def receipt_verify(receipt_file: Path, key_path: Path) -> None:
+    """Check a receipt's signature offline (exit 4 if it does not verify)."""
+    from ..intake.receipts import verify_receipt_file
+
+    checked = verify_receipt_file(receipt_file, key_path)
+    subject = checked.bundle_root_hash or checked.archive_sha256
+    click.echo(
+        f"receipt OK: {checked.verdict} {subject} for {checked.organization} "
+        f"received {checked.received_at} (log entry {checked.log_seq})"
+    )

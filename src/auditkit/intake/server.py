@@ -1,0 +1,49 @@
+"""Running the intake server: open the store, build the app, hand it to uvicorn."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from .app import create_app
+from .service import IntakeService, IntakeSettings
+from .store import open_for_serving
+
+
+def open_service(root: Path, settings: IntakeSettings | None = None) -> IntakeService:
+    """Open ``root`` for serving (lock, clean-up, log check, key) and wrap it in a service."""
+    store = open_for_serving(root)
+    try:
+        return IntakeService(store, settings)
+    except BaseException:
+        store.close()
+        raise
+
+
+def serve(
+    root: Path,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    settings: IntakeSettings | None = None,
+    *,
+    log_level: str = "info",
+) -> None:
+    """Serve the store until interrupted."""
+    import uvicorn
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+    service = open_service(root, settings)
+    try:
+        config = uvicorn.Config(
+            create_app(service),
+            host=host,
+            port=port,
+            log_level=log_level,
+            access_log=True,
+            timeout_keep_alive=5,
+            limit_concurrency=256,
+            server_header=False,
+        )
+        uvicorn.Server(config).run()
+    finally:
+        service.close()
