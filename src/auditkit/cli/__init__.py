@@ -21,6 +21,11 @@ from ..errors import EXIT_INTERNAL, AuditkitError, ProblemList
 COMMANDS: dict[str, str] = {
     "controls": "auditkit.cli.controls:controls",
     "schema": "auditkit.cli.controls:schema",
+    "serve": "auditkit.cli.intake:serve",
+    "intake": "auditkit.cli.intake:intake",
+    "submit": "auditkit.cli.intake:submit",
+    "fetch": "auditkit.cli.intake:fetch",
+    "receipt": "auditkit.cli.intake:receipt",
 }
 
 
