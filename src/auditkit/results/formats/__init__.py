@@ -1,0 +1,34 @@
+"""Output formats of results, behind one interface and one registry.
+
+A format is a module with ``NAME``, ``SUFFIX`` and ``render(results) -> bytes``;
+:data:`FORMATS` maps ``--format`` choices to modules, imported only when used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Protocol
+
+from ..model import Results
+
+
+class Format(Protocol):
+    NAME: str
+    SUFFIX: str
+
+    def render(self, results: Results) -> bytes: ...
+
+
+FORMATS: dict[str, str] = {
+    "json": "auditkit.results.formats.json_format",
+}
+
+
+def get(name: str) -> Format:
+    """The format module for ``name`` (one of :data:`FORMATS`)."""
+    module: Format = importlib.import_module(FORMATS[name])  # type: ignore[assignment]
+    return module
+
+
+def render(name: str, results: Results) -> bytes:
+    return get(name).render(results)
