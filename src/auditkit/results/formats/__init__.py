@@ -21,6 +21,7 @@ class Format(Protocol):
 
 FORMATS: dict[str, str] = {
     "json": "auditkit.results.formats.json_format",
+    "junit": "auditkit.results.formats.junit",
 }
 
 

@@ -1,0 +1,32 @@
+"""Every registered format: wired, renders bytes, deterministic, honest NAME/SUFFIX."""
+
+from __future__ import annotations
+
+import pytest
+
+from auditkit.results import formats
+
+
+@pytest.mark.parametrize("name", sorted(formats.FORMATS))
+def test_every_registered_format_renders(results, name):
+    module = formats.get(name)
+    assert module.NAME == name
+    assert module.SUFFIX.startswith(".")
+    data = formats.render(name, results)
+    assert isinstance(data, bytes) and data
+    data.decode("utf-8")
+
+
+@pytest.mark.parametrize("name", sorted(formats.FORMATS))
+def test_same_results_give_the_same_bytes(make_results, name):
+    assert formats.render(name, make_results()) == formats.render(name, make_results())
+
+
+@pytest.mark.parametrize("name", sorted(formats.FORMATS))
+def test_different_bundles_give_different_bytes(make_results, name):
+    other = make_results(root_hash="9" * 64)
+    assert formats.render(name, make_results()) != formats.render(name, other) or name == "csv"
+
+
+def test_the_documented_formats_are_registered():
+    assert {"json", "junit"} <= set(formats.FORMATS)
