@@ -88,7 +88,9 @@ class IntakeLog:
 
     def close(self) -> None:
         with self._lock:
-            os.close(self._fd)
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
 
 
 @dataclass(frozen=True)

@@ -70,11 +70,13 @@ class IntakeStore:
         return self.root / "intake.log.jsonl"
 
     def close(self) -> None:
+        """Close the log, the index and release the server lock (safe to call twice)."""
         if self.log is not None:
             self.log.close()
         self.index.close()
         if self._lock_file is not None:
             self._lock_file.close()
+            self._lock_file = None
 
 
 def open_store(root: Path, *, create: bool = True) -> IntakeStore:
@@ -185,8 +187,3 @@ def export_public_key(root: Path) -> bytes:
         return public_pem(load_or_create_key(store.root).public_key())
     finally:
         store.close()
-
-
-def ensure_private_dir(path: Path) -> None:
-    path.mkdir(mode=0o700, exist_ok=True)
-    os.chmod(path, 0o700)

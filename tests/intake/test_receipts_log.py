@@ -1,0 +1,144 @@
+"""Signed receipts checked offline, and the hash-chained intake log's tamper detection."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import Tenants, bearer
+
+from auditkit.cli import cli
+
+
+@pytest.fixture
+def receipt_and_key(client, tenants: Tenants, tmp_path: Path) -> tuple[Path, Path]:
+    response = client.post("/api/v1/bundles", content=b"not an archive at all",
+                           headers=bearer(tenants.acme))
+    assert response.status_code == 422
+    receipt = tmp_path / "receipt.json"
+    receipt.write_text(json.dumps(response.json(), indent=2))
+    key = tmp_path / "server.pub"
+    result = CliRunner().invoke(cli, ["intake", "key", "export", "--store", str(tenants.store),
+                                      "-o", str(key)])
+    assert result.exit_code == 0, result.output
+    return receipt, key
+
+
+def test_receipt_verifies_offline(receipt_and_key):
+    receipt, key = receipt_and_key
+    result = CliRunner().invoke(cli, ["receipt", "verify", str(receipt), "--key", str(key)])
+    assert result.exit_code == 0, result.output
+    assert "receipt OK: rejected" in result.output
+
+
+@pytest.mark.parametrize("field,value", [("verdict", "accepted"), ("organization", "GLOBEX"),
+                                         ("size", 1), ("reasons", [])])
+def test_altered_receipt_fails_with_exit_4(receipt_and_key, field, value):
+    receipt, key = receipt_and_key
+    doc = json.loads(receipt.read_text())
+    doc["receipt"][field] = value
+    receipt.write_text(json.dumps(doc))
+    result = CliRunner().invoke(cli, ["receipt", "verify", str(receipt), "--key", str(key)])
+    assert result.exit_code == 4, result.output
+    assert "signature does not verify" in result.output
+
+
+def test_receipt_from_another_key_fails_with_exit_4(receipt_and_key, tmp_path):
+    receipt, _ = receipt_and_key
+    other = tmp_path / "other.pub"
+    CliRunner().invoke(cli, ["intake", "key", "export", "--store", str(tmp_path / "other"),
+                             "-o", str(other)])
+    result = CliRunner().invoke(cli, ["receipt", "verify", str(receipt), "--key", str(other)])
+    assert result.exit_code == 4
+    assert "not by the given key" in result.output
+
+
+def test_malformed_receipt_is_invalid_input(receipt_and_key):
+    receipt, key = receipt_and_key
+    receipt.write_text('{"receipt": {}, "signature": {}}')
+    result = CliRunner().invoke(cli, ["receipt", "verify", str(receipt), "--key", str(key)])
+    assert result.exit_code == 3
+    assert "not an auditkit intake receipt" in result.output
+
+
+def test_receipt_anchors_its_log_entry(receipt_and_key, tenants: Tenants):
+    import hashlib
+
+    receipt, _ = receipt_and_key
+    doc = json.loads(receipt.read_text())["receipt"]
+    lines = (tenants.store / "intake.log.jsonl").read_bytes().splitlines()
+    entry = lines[doc["log_seq"] - 1]
+    assert hashlib.sha256(entry).hexdigest() == doc["log_entry_sha256"]
+    assert json.loads(entry)["upload_id"] == doc["upload_id"]
+
+
+def _log_verify(store: Path):
+    return CliRunner().invoke(cli, ["intake", "log", "verify", "--store", str(store)])
+
+
+@pytest.fixture
+def busy_log(client, service, tenants: Tenants) -> Path:
+    for i in range(4):
+        client.post("/api/v1/bundles", content=f"junk {i}".encode(), headers=bearer(tenants.acme))
+    client.get("/api/v1/bundles", headers=bearer(tenants.acme))
+    log = tenants.store / "intake.log.jsonl"
+    assert len(log.read_text().splitlines()) == 1 + 4 * 2  # server-start + received/rejected
+    result = _log_verify(tenants.store)
+    assert result.exit_code == 0, result.output
+    assert "intake log OK: 9 entries" in result.output
+    return log
+
+
+def test_removed_entry_is_detected(busy_log, tenants: Tenants):
+    lines = busy_log.read_bytes().splitlines(keepends=True)
+    busy_log.write_bytes(b"".join(lines[:3] + lines[4:]))
+    result = _log_verify(tenants.store)
+    assert result.exit_code == 4
+    assert f"{busy_log}:4: sequence number is 5, expected 4" in result.output
+
+
+def test_edited_entry_is_detected(busy_log, tenants: Tenants):
+    lines = busy_log.read_bytes().splitlines(keepends=True)
+    lines[2] = lines[2].replace(b'"ACME"', b'"GLOBEX"')
+    busy_log.write_bytes(b"".join(lines))
+    result = _log_verify(tenants.store)
+    assert result.exit_code == 4
+    assert f"{busy_log}:4: does not chain to line 3: line 3 was edited" in result.output
+
+
+def test_edited_last_entry_is_detected_by_the_anchor(busy_log, tenants: Tenants):
+    lines = busy_log.read_bytes().splitlines(keepends=True)
+    lines[-1] = lines[-1].replace(b'"rejected"', b'"accepted"')
+    busy_log.write_bytes(b"".join(lines))
+    result = _log_verify(tenants.store)
+    assert result.exit_code == 4
+    assert f"{busy_log}:9: differs from the hash the index anchored" in result.output
+
+
+def test_truncated_log_is_detected_by_the_anchor(busy_log, tenants: Tenants):
+    lines = busy_log.read_bytes().splitlines(keepends=True)
+    busy_log.write_bytes(b"".join(lines[:-2]))
+    result = _log_verify(tenants.store)
+    assert result.exit_code == 4
+    assert f"{busy_log}:8: missing: the index anchors 9 entries" in result.output
+
+
+def test_torn_last_line_is_reported(busy_log, tenants: Tenants):
+    with busy_log.open("ab") as handle:
+        handle.write(b'{"seq": 10, "ev')
+    result = _log_verify(tenants.store)
+    assert result.exit_code == 4
+    assert "incomplete entry" in result.output
+
+
+def test_server_refuses_to_start_on_a_tampered_log(busy_log, service, tenants: Tenants):
+    from auditkit.errors import ProblemList
+    from auditkit.intake.server import open_service
+
+    service.close()
+    lines = busy_log.read_bytes().splitlines(keepends=True)
+    busy_log.write_bytes(b"".join(lines[:3] + lines[4:]))
+    with pytest.raises(ProblemList):
+        open_service(tenants.store)

@@ -1,0 +1,97 @@
+"""Upload streaming: the size cap is enforced while reading, nothing partial is left on disk."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import httpx
+from conftest import Tenants, bearer
+
+CAP = 4 * 1024 * 1024  # the ``service`` fixture's cap
+CHUNK = 256 * 1024
+
+
+def _leftovers(store: Path) -> list[Path]:
+    return [p for folder in ("incoming", "quarantine", "objects") for p in (store / folder).iterdir()]
+
+
+def _events(store: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in (store / "intake.log.jsonl").read_text().splitlines()]
+
+
+def test_declared_size_over_cap_refused_without_reading(service, tenants: Tenants):
+    from auditkit.intake.app import create_app
+
+    pulled = 0
+
+    async def body():
+        nonlocal pulled
+        for _ in range(64):
+            pulled += 1
+            yield b"\0" * CHUNK
+
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=create_app(service))
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
+            return await c.post("/api/v1/bundles", content=body(),
+                                headers={**bearer(tenants.acme), "Content-Length": str(64 * CHUNK)})
+
+    response = asyncio.run(go())
+    assert response.status_code == 413
+    assert "cap" in response.json()["error"]["message"]
+    assert pulled <= 1  # at most the transport's first read; the app read none of it
+    assert _leftovers(tenants.store) == []
+
+
+def test_streamed_body_over_cap_stops_reading_at_the_cap(service, tenants: Tenants):
+    from auditkit.intake.app import create_app
+
+    pulled = 0
+    total_chunks = 200  # 50 MiB offered, cap is 4 MiB
+
+    async def body():
+        nonlocal pulled
+        for _ in range(total_chunks):
+            pulled += 1
+            yield b"\1" * CHUNK
+
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=create_app(service))
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
+            return await c.post("/api/v1/bundles", content=body(), headers=bearer(tenants.acme))
+
+    response = asyncio.run(go())
+    assert response.status_code == 413
+    assert pulled <= CAP // CHUNK + 2, f"read {pulled} chunks past a {CAP // CHUNK}-chunk cap"
+    assert _leftovers(tenants.store) == []
+    refused = [e for e in _events(tenants.store) if e["event"] == "refused"]
+    assert len(refused) == 1 and refused[0]["organization"] == "ACME"
+
+
+def test_not_an_archive_is_rejected_with_a_signed_receipt(client, service, tenants: Tenants):
+    response = client.post("/api/v1/bundles", content=b"just some text, not an archive",
+                           headers=bearer(tenants.acme))
+    assert response.status_code == 422
+    signed = response.json()
+    receipt = signed["receipt"]
+    assert receipt["verdict"] == "rejected"
+    assert receipt["organization"] == "ACME"
+    assert receipt["bundle_root_hash"] is None
+    assert any("not a .zip or .tar.gz" in r for r in receipt["reasons"])
+    assert signed["signature"]["algorithm"] == "Ed25519"
+    assert _leftovers(tenants.store) == []
+    events = [e["event"] for e in _events(tenants.store)]
+    assert events[-2:] == ["received", "rejected"]
+
+
+def test_empty_upload_is_400(client, tenants: Tenants):
+    response = client.post("/api/v1/bundles", content=b"", headers=bearer(tenants.acme))
+    assert response.status_code == 400
+    assert _leftovers(tenants.store) == []
+
+
+def test_list_limit_is_checked(client, tenants: Tenants):
+    listing = client.get("/api/v1/bundles?limit=0", headers=bearer(tenants.acme))
+    assert listing.status_code == 400
