@@ -22,6 +22,7 @@ class Format(Protocol):
 FORMATS: dict[str, str] = {
     "json": "auditkit.results.formats.json_format",
     "junit": "auditkit.results.formats.junit",
+    "csv": "auditkit.results.formats.csv_format",
 }
 
 
