@@ -1,0 +1,231 @@
+"""The bundle manifest: its frozen models and the one loader that turns ``manifest.yaml`` into them.
+
+Loading goes YAML (safe, positions kept) → JSON Schema 2020-12 (``auditkit schema
+manifest``) → semantic checks (duplicate paths, periods, file types) → frozen
+pydantic models. Every problem found is reported, one ``file:line:col /pointer:
+message`` line each, in a :class:`~auditkit.errors.ProblemList`.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+from datetime import date
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from .. import yamlio
+from ..errors import InvalidInputError, ProblemList
+from ..resources import schema_dir
+from .names import fold, name_problem
+from .parsers import SUFFIXES, format_of
+
+MANIFEST_NAME = "manifest.yaml"
+SIGNATURE_NAME = "manifest.sig"
+RESERVED_NAMES = frozenset({MANIFEST_NAME, SIGNATURE_NAME})
+SCHEMA_HINT = "# yaml-language-server: $schema=../../src/auditkit/schemas/manifest.schema.json"
+_MAX_MESSAGE = 240
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Period(_Frozen):
+    """A span of whole days, both ends inclusive."""
+
+    start: date
+    end: date
+
+    def contains(self, day: date) -> bool:
+        """Whether ``day`` falls inside the period."""
+        return self.start <= day <= self.end
+
+
+class Submitter(_Frozen):
+    """Who submits the bundle."""
+
+    name: str
+    email: str
+
+
+class BundleInfo(_Frozen):
+    """The ``bundle:`` block: identity, organization and assessment period."""
+
+    id: str
+    organization: str
+    period: Period
+    submitted_by: Submitter
+    created: AwareDatetime
+
+
+class ManifestItem(_Frozen):
+    """One evidence file of the bundle."""
+
+    path: str
+    """Relative POSIX path inside the bundle."""
+    kind: str
+    """Evidence kind, e.g. ``datastore-inventory``."""
+    sha256: str
+    """SHA-256 of the file, lowercase hex."""
+    size: int
+    """Size in bytes."""
+    collected_at: AwareDatetime
+    """When the evidence was collected."""
+    period: Period | None = None
+    """The span of time the evidence covers, if stated."""
+    source: str | None = None
+    """System or person it came from."""
+    description: str | None = None
+    """Free text."""
+
+    @property
+    def format(self) -> str:
+        """``json``, ``yaml``, ``csv``, ``pdf``, ``text`` or ``image``, from the file extension."""
+        fmt = format_of(self.path)
+        assert fmt is not None  # guaranteed by the manifest loader
+        return fmt
+
+
+class Manifest(_Frozen):
+    """A whole manifest."""
+
+    bundle: BundleInfo
+    items: tuple[ManifestItem, ...] = Field(default_factory=tuple)
+
+    def item(self, path: str) -> ManifestItem | None:
+        """The item listed under ``path``, if any."""
+        for entry in self.items:
+            if entry.path == path:
+                return entry
+        return None
+
+
+@functools.cache
+def manifest_schema(*, draft: bool = False) -> dict[str, Any]:
+    """The shipped manifest schema; ``draft`` relaxes ``sha256`` and ``size`` (before sealing)."""
+    schema: dict[str, Any] = json.loads((schema_dir() / "manifest.schema.json").read_text("utf-8"))
+    if draft:
+        schema = copy.deepcopy(schema)
+        item = schema["$defs"]["item"]
+        item["required"] = [r for r in item["required"] if r not in ("sha256", "size")]
+    return schema
+
+
+@functools.cache
+def _validator(draft: bool) -> Any:
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(manifest_schema(draft=draft))
+
+
+def _short(message: str) -> str:
+    message = " ".join(message.split())
+    return message if len(message) <= _MAX_MESSAGE else message[: _MAX_MESSAGE - 1] + "…"
+
+
+def _line(located: yamlio.Located, ptr: str, message: str) -> str:
+    return f"{located.where(ptr)} {ptr or '/'}: {_short(message)}"
+
+
+def schema_problems(located: yamlio.Located, *, draft: bool = False) -> list[str]:
+    """Every JSON Schema violation of the loaded manifest, one line each, in document order."""
+    errors = sorted(
+        _validator(draft).iter_errors(located.data), key=lambda e: list(map(str, e.absolute_path))
+    )
+    return [_line(located, yamlio.pointer(list(e.absolute_path)), e.message) for e in errors]
+
+
+def semantic_problems(located: yamlio.Located) -> list[str]:
+    """What the schema cannot express: duplicate or reserved paths, reversed periods, file types."""
+    data = located.data
+    problems: list[str] = []
+
+    def check_period(value: Any, ptr: str) -> None:
+        if isinstance(value, dict):
+            start, end = value.get("start"), value.get("end")
+            try:
+                if date.fromisoformat(str(start)) > date.fromisoformat(str(end)):
+                    problems.append(
+                        _line(located, ptr, f"period ends ({end}) before it starts ({start})")
+                    )
+            except (TypeError, ValueError):
+                pass  # reported by the schema or the models
+
+    check_period(data.get("bundle", {}).get("period"), "/bundle/period")
+    seen: dict[str, int] = {}
+    for index, item in enumerate(data.get("items") or []):
+        if not isinstance(item, dict):
+            continue
+        ptr = f"/items/{index}"
+        check_period(item.get("period"), ptr + "/period")
+        path = item.get("path")
+        if not isinstance(path, str):
+            continue
+        reason = name_problem(path)
+        if reason:
+            problems.append(_line(located, ptr + "/path", f"{reason}"))
+            continue
+        if path in RESERVED_NAMES:
+            problems.append(_line(located, ptr + "/path", f"{path} cannot be listed as evidence"))
+            continue
+        if format_of(path) is None:
+            problems.append(
+                _line(
+                    located,
+                    ptr + "/path",
+                    f"unsupported file type {path!r} (supported: {', '.join(sorted(SUFFIXES))})",
+                )
+            )
+        key = fold(path)
+        if key in seen:
+            problems.append(
+                _line(
+                    located,
+                    ptr + "/path",
+                    f"{path!r} is listed twice (first at /items/{seen[key]})",
+                )
+            )
+        else:
+            seen[key] = index
+    return problems
+
+
+def _model_problems(located: yamlio.Located, exc: ValidationError) -> list[str]:
+    lines = []
+    for error in exc.errors():
+        ptr = yamlio.pointer([p for p in error["loc"] if isinstance(p, str | int)])
+        lines.append(_line(located, ptr, error["msg"]))
+    return lines
+
+
+def parse_manifest(
+    raw: bytes, source: str, *, draft: bool = False
+) -> tuple[Manifest, dict[str, Any]]:
+    """Parse ``manifest.yaml`` bytes; return the models and the data exactly as written.
+
+    Raises :class:`ProblemList` (exit 3) listing every problem found.
+    """
+    located = yamlio.loads(raw, source)
+    if not isinstance(located.data, dict):
+        raise InvalidInputError(
+            "the manifest must be a mapping with 'bundle' and 'items'", where=located.where("")
+        )
+    problems = schema_problems(located, draft=draft)
+    if not problems:
+        problems = semantic_problems(located)
+    if problems:
+        raise ProblemList(problems)
+    data = located.data
+    if draft:
+        data = copy.deepcopy(data)
+        for item in data.get("items") or []:
+            item.setdefault("sha256", "0" * 64)
+            item.setdefault("size", 0)
+    try:
+        manifest = Manifest.model_validate(data)
+    except ValidationError as exc:
+        raise ProblemList(_model_problems(located, exc)) from None
+    return manifest, located.data

@@ -1,0 +1,78 @@
+"""Member names: the allow-list every path inside a bundle must pass, and safe display.
+
+A bundle member name (and a manifest item ``path``) is a relative POSIX path of
+UTF-8 segments. Absolute paths, drive letters, ``..`` and ``.`` segments, empty
+segments, backslashes, NUL, control, format (bidi, zero-width) and separator
+characters are refused. Two names that are equal after NFC normalization and
+case folding are duplicates: a reviewer and a tool could otherwise read
+different files under "the same" name.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+MAX_NAME_BYTES = 1024
+MAX_SEGMENT_BYTES = 255
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_BAD_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Zl", "Zp"}
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` is not an acceptable member path, or None if it is."""
+    if not name:
+        return "empty name"
+    for char in name:
+        category = unicodedata.category(char)
+        if char == "\x00":
+            return "name contains a NUL character"
+        if category == "Cs":
+            return "name is not valid UTF-8"
+        if category in _BAD_CATEGORIES:
+            kind = "a bidi or invisible format" if category == "Cf" else "a control"
+            return f"name contains {kind} character U+{ord(char):04X}"
+    try:
+        encoded = name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "name is not valid UTF-8"
+    if len(encoded) > MAX_NAME_BYTES:
+        return f"name is longer than {MAX_NAME_BYTES} bytes"
+    if "\\" in name:
+        return "name contains a backslash"
+    if name.startswith("/"):
+        return "absolute path"
+    if _DRIVE.match(name):
+        return "name starts with a drive letter"
+    for segment in name.split("/"):
+        if segment == "..":
+            return "path contains '..' (it would leave the bundle)"
+        if segment == ".":
+            return "path contains a '.' segment"
+        if segment == "":
+            return "path contains an empty segment ('//' or a trailing '/')"
+        if len(segment.encode("utf-8")) > MAX_SEGMENT_BYTES:
+            return f"a path segment is longer than {MAX_SEGMENT_BYTES} bytes"
+    return None
+
+
+def fold(name: str) -> str:
+    """The key under which two names count as the same (NFC, then case folded)."""
+    return unicodedata.normalize("NFC", name).casefold()
+
+
+def show(name: str) -> str:
+    """``name`` quoted for a one-line message, with invisible and control characters escaped."""
+    out = []
+    for char in name:
+        if char in '"\\':
+            out.append("\\" + char)
+        elif unicodedata.category(char) in _BAD_CATEGORIES or char.isspace() and char != " ":
+            code = ord(char)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(char)
+    text = "".join(out)
+    if len(text) > 200:
+        text = text[:200] + "…"
+    return f'"{text}"'

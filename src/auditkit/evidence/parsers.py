@@ -1,0 +1,204 @@
+"""Evidence file parsers: the format of a file from its extension, and its parsed content.
+
+* JSON: UTF-8, nesting capped (checked by a linear scan before parsing, so a
+  100,000-deep ``[[[…`` is refused without recursion), no ``NaN``/``Infinity``,
+  no duplicate keys.
+* YAML: :func:`auditkit.yamlio.loads` (YAML 1.2 scalars, no aliases, no tags).
+* CSV: a list of row maps keyed by the header (required; empty or duplicate
+  names refused), row count capped. Cells are typed by a documented contract
+  (docs/writing-controls.md): exactly ``true``/``false`` → bool,
+  ``-?(0|[1-9][0-9]*)`` → int, ``-?(0|[1-9][0-9]*)\\.[0-9]+`` → float, empty → None,
+  anything else stays a string.
+* Opaque formats (PDF, text, images): content ``None``; only hashes and
+  procedures cover them.
+
+Every refusal is an :class:`~auditkit.errors.InvalidInputError` naming the file
+(and line where known).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import math
+import re
+from typing import Any
+
+from .. import yamlio
+from ..errors import InvalidInputError
+
+SUFFIXES: dict[str, str] = {
+    ".json": "json",
+    ".yaml": "yaml",
+    ".yml": "yaml",
+    ".csv": "csv",
+    ".pdf": "pdf",
+    ".txt": "text",
+    ".md": "text",
+    ".png": "image",
+    ".jpg": "image",
+    ".jpeg": "image",
+}
+STRUCTURED = frozenset({"json", "yaml", "csv"})
+DEFAULT_MAX_DEPTH = 64
+DEFAULT_MAX_ROWS = 1_000_000
+
+_INT = re.compile(r"-?(0|[1-9][0-9]*)")
+_FLOAT = re.compile(r"-?(0|[1-9][0-9]*)\.[0-9]+")
+_ESCAPE = re.compile(rb"\\.", re.DOTALL)
+_STRING = re.compile(rb'"[^"]*"')
+_BRACKETS = bytes(range(256)).translate(None, b"[]{}")
+_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+
+
+def format_of(path: str) -> str | None:
+    """The evidence format of ``path`` by its extension, or None if unsupported."""
+    dot = path.rfind(".")
+    if dot <= path.rfind("/"):
+        return None
+    return SUFFIXES.get(path[dot:].lower())
+
+
+def json_depth(data: bytes) -> int:
+    """Deepest nesting of arrays and objects in JSON ``data``, found without recursion."""
+    without_strings = _STRING.sub(b"", _ESCAPE.sub(b"", data))
+    brackets = without_strings.translate(None, _BRACKETS)
+    if not brackets:
+        return 0
+    return max(0, max(itertools.accumulate(map(_STEP.__getitem__, brackets))))
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"non-finite number {name} is not allowed")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"duplicate key {key!r}")
+            seen.add(key)
+    return result
+
+
+def _decode(data: bytes, where: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(
+            f"not valid UTF-8 (byte {exc.start})", where=where, hint="export the file as UTF-8"
+        ) from None
+
+
+def parse_json(data: bytes, where: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
+    """Parse JSON evidence, refusing deep nesting, non-finite numbers and duplicate keys."""
+    depth = json_depth(data)
+    if depth > max_depth:
+        raise InvalidInputError(
+            f"JSON nested {depth} levels deep, over the limit of {max_depth}", where=where
+        )
+    text = _decode(data, where)
+    try:
+        return json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_no_duplicates)
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(
+            f"invalid JSON: {exc.msg}", where=f"{where}:{exc.lineno}:{exc.colno}"
+        ) from None
+    except (ValueError, RecursionError) as exc:
+        raise InvalidInputError(f"invalid JSON: {str(exc)[:200]}", where=where) from None
+
+
+def parse_yaml(data: bytes, where: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
+    """Parse YAML evidence with the project's safe loader."""
+    return yamlio.loads(data, where, max_depth=max_depth).data
+
+
+def coerce_cell(cell: str) -> Any:
+    """Type one CSV cell by the documented contract (see the module docstring)."""
+    if cell == "":
+        return None
+    if cell == "true":
+        return True
+    if cell == "false":
+        return False
+    if _INT.fullmatch(cell):
+        try:
+            return int(cell)
+        except ValueError:  # more digits than Python converts; keep the text
+            return cell
+    if _FLOAT.fullmatch(cell):
+        number = float(cell)
+        if not math.isfinite(number):
+            raise ValueError(f"number {cell[:40]}… is out of range")
+        return number
+    return cell
+
+
+def parse_csv(data: bytes, where: str, *, max_rows: int = DEFAULT_MAX_ROWS) -> list[dict[str, Any]]:
+    """Parse CSV evidence into a list of row maps keyed by the header row."""
+    text = _decode(data, where)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    line = 0
+    try:
+        header = next(reader, None)
+        line = reader.line_num
+        if not header or all(name == "" for name in header):
+            raise InvalidInputError(
+                "CSV has no header row", where=where, hint="add a header naming each column"
+            )
+        seen: set[str] = set()
+        for position, name in enumerate(header, start=1):
+            if name.strip() == "":
+                raise InvalidInputError(
+                    f"CSV header column {position} has no name", where=f"{where}:1"
+                )
+            if name in seen:
+                raise InvalidInputError(
+                    f"CSV header names column {name!r} twice", where=f"{where}:1"
+                )
+            seen.add(name)
+        rows: list[dict[str, Any]] = []
+        width = len(header)
+        for record in reader:
+            line = reader.line_num
+            if not record:
+                continue
+            if len(record) != width:
+                raise InvalidInputError(
+                    f"row has {len(record)} cells but the header has {width}",
+                    where=f"{where}:{line}",
+                )
+            if len(rows) >= max_rows:
+                raise InvalidInputError(f"CSV has more than {max_rows} rows", where=where)
+            rows.append(dict(zip(header, map(coerce_cell, record), strict=True)))
+        return rows
+    except csv.Error as exc:
+        raise InvalidInputError(
+            f"invalid CSV: {exc}", where=f"{where}:{reader.line_num or line}"
+        ) from None
+    except ValueError as exc:
+        raise InvalidInputError(
+            f"invalid CSV: {exc}", where=f"{where}:{reader.line_num or line}"
+        ) from None
+
+
+def parse_content(
+    data: bytes,
+    fmt: str,
+    where: str,
+    *,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    max_rows: int = DEFAULT_MAX_ROWS,
+) -> Any:
+    """Parse ``data`` in format ``fmt``; opaque formats give None."""
+    if fmt == "json":
+        return parse_json(data, where, max_depth=max_depth)
+    if fmt == "yaml":
+        return parse_yaml(data, where, max_depth=max_depth)
+    if fmt == "csv":
+        return parse_csv(data, where, max_rows=max_rows)
+    return None

@@ -1,0 +1,189 @@
+"""Whether the evidence of one kind is sufficient for one requirement (pure: no I/O, no clock).
+
+Given a control's evidence requirement (``auditkit.catalog.models.EvidenceRequirement``:
+``kind``, ``formats``, ``required``, ``max_age_days``, ``coverage``), the manifest items
+of the bundle, the assessment period and the as-of date, :func:`evidence_problems`
+lists what is wrong, one line each:
+
+* **missing**: no item of the kind (only for ``required`` evidence);
+* **format**: an item whose file format is not among ``formats`` (it is not counted);
+* **stale**: the most recently collected item was collected more than
+  ``max_age_days`` days before ``as_of``;
+* **coverage** ``period``: the union of the items' periods (an item without a period
+  covers the day it was collected) must cover the assessment period, every day;
+* **coverage** ``monthly`` / ``quarterly`` / ``yearly``: every calendar month / quarter
+  / year that overlaps the assessment period must hold an item whose period lies
+  within it or whose ``collected_at`` date falls in it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from .manifest import ManifestItem, Period
+from .parsers import format_of
+
+MAX_LISTED_GAPS = 5
+_ONE_DAY = _dt.timedelta(days=1)
+
+
+class Requirement(Protocol):
+    """The fields of ``auditkit.catalog.models.EvidenceRequirement`` used here."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def formats(self) -> Sequence[str]: ...
+    @property
+    def required(self) -> bool: ...
+    @property
+    def max_age_days(self) -> int | None: ...
+    @property
+    def coverage(self) -> str | None: ...
+
+
+def _as_period(period: Any) -> tuple[_dt.date, _dt.date]:
+    if isinstance(period, Period):
+        return period.start, period.end
+    if isinstance(period, dict):
+        start, end = period["start"], period["end"]
+    else:
+        start, end = period
+    return _as_date(start), _as_date(end)
+
+
+def _as_date(value: Any) -> _dt.date:
+    if isinstance(value, _dt.datetime):
+        return value.date()
+    if isinstance(value, _dt.date):
+        return value
+    return _dt.date.fromisoformat(str(value))
+
+
+def _collected_day(item: ManifestItem) -> _dt.date:
+    stamp = item.collected_at
+    if stamp.tzinfo is not None:
+        stamp = stamp.astimezone(_dt.UTC)
+    return stamp.date()
+
+
+def _slice_of(day: _dt.date, unit: str) -> tuple[_dt.date, _dt.date]:
+    if unit == "yearly":
+        return _dt.date(day.year, 1, 1), _dt.date(day.year, 12, 31)
+    first_month = day.month if unit == "monthly" else 3 * ((day.month - 1) // 3) + 1
+    start = _dt.date(day.year, first_month, 1)
+    months = 1 if unit == "monthly" else 3
+    year, month = divmod(first_month - 1 + months, 12)
+    end = _dt.date(day.year + year, month + 1, 1) - _ONE_DAY
+    return start, end
+
+
+def calendar_slices(start: _dt.date, end: _dt.date, unit: str) -> list[tuple[_dt.date, _dt.date]]:
+    """The calendar months, quarters or years overlapping start..end (``unit``: monthly...)."""
+    slices = []
+    day = start
+    while day <= end:
+        piece = _slice_of(day, unit)
+        slices.append(piece)
+        day = piece[1] + _ONE_DAY
+    return slices
+
+
+def _label(piece: tuple[_dt.date, _dt.date], unit: str) -> str:
+    start = piece[0]
+    if unit == "monthly":
+        return f"{start:%Y-%m}"
+    if unit == "quarterly":
+        return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+    return str(start.year)
+
+
+def uncovered(
+    intervals: Sequence[tuple[_dt.date, _dt.date]], start: _dt.date, end: _dt.date
+) -> list[tuple[_dt.date, _dt.date]]:
+    """The spans of start..end (inclusive days) that no interval covers."""
+    gaps = []
+    cursor = start
+    for low, high in sorted(intervals):
+        if high < cursor:
+            continue
+        if low > end:
+            break
+        if low > cursor:
+            gaps.append((cursor, min(low - _ONE_DAY, end)))
+        cursor = max(cursor, high + _ONE_DAY)
+        if cursor > end:
+            break
+    if cursor <= end:
+        gaps.append((cursor, end))
+    return gaps
+
+
+def evidence_problems(
+    requirement: Requirement, items: Sequence[ManifestItem], period: Any, as_of: _dt.date
+) -> list[str]:
+    """What keeps ``items`` from meeting ``requirement`` for ``period`` on ``as_of`` (empty if met).
+
+    ``period`` is the assessment period: a :class:`Period`, ``(start, end)`` or ``{start, end}``
+    of dates or ISO date strings. Items of other kinds are ignored.
+    """
+    kind = requirement.kind
+    start, end = _as_period(period)
+    problems: list[str] = []
+    formats = set(requirement.formats or ())
+    mine = []
+    for item in items:
+        if item.kind != kind:
+            continue
+        fmt = format_of(item.path)
+        if formats and fmt not in formats:
+            problems.append(
+                f"{kind}: {item.path} is {fmt}, not one of the accepted formats "
+                f"({', '.join(sorted(formats))})"
+            )
+        else:
+            mine.append(item)
+    if not mine:
+        if requirement.required:
+            problems.append(f"{kind}: required evidence is missing (no item of this kind)")
+        return problems
+    newest = max(mine, key=lambda i: i.collected_at)
+    if requirement.max_age_days is not None:
+        age = (as_of - _collected_day(newest)).days
+        if age > requirement.max_age_days:
+            problems.append(
+                f"{kind}: stale: the newest item ({newest.path}) was collected "
+                f"{_collected_day(newest)}, {age} days before {as_of} "
+                f"(at most {requirement.max_age_days} allowed)"
+            )
+    coverage = requirement.coverage
+    if coverage == "period":
+        spans = [
+            (i.period.start, i.period.end) if i.period else (_collected_day(i), _collected_day(i))
+            for i in mine
+        ]
+        gaps = uncovered(spans, start, end)
+        if gaps:
+            shown = ", ".join(f"{a}..{b}" if a != b else str(a) for a, b in gaps[:MAX_LISTED_GAPS])
+            more = f" and {len(gaps) - MAX_LISTED_GAPS} more" if len(gaps) > MAX_LISTED_GAPS else ""
+            problems.append(
+                f"{kind}: items do not cover the period {start}..{end}: missing {shown}{more}"
+            )
+    elif coverage in ("monthly", "quarterly", "yearly"):
+        missing = []
+        for low, high in calendar_slices(start, end, coverage):
+            if not any(
+                (i.period is not None and low <= i.period.start and i.period.end <= high)
+                or low <= _collected_day(i) <= high
+                for i in mine
+            ):
+                missing.append(_label((low, high), coverage))
+        if missing:
+            unit = {"monthly": "month", "quarterly": "quarter", "yearly": "year"}[coverage]
+            problems.append(
+                f"{kind}: no item for {unit}{'s' if len(missing) > 1 else ''} "
+                f"{', '.join(missing)} of the period {start}..{end}"
+            )
+    return problems

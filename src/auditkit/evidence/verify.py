@@ -1,0 +1,152 @@
+"""Fail-closed verification of a whole bundle: ``auditkit bundle verify``.
+
+:func:`verify_bundle` returns a :class:`VerificationReport` only when everything
+holds: structure, manifest schema, every listed file present with its size and
+SHA-256, no unlisted file, every structured file parseable, the signature (when
+``trust`` is given, a valid signature chaining to it is required) and, with a
+catalog, the sufficiency of the evidence for every control in scope. Otherwise
+it raises, listing every reason found (one line each, naming the member):
+:class:`BundleIntegrityError` (exit 4) if any hash, size or signature fails,
+else :class:`~auditkit.errors.InvalidInputError` / ``ProblemList`` (exit 3).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import IntegrityError, InvalidInputError, ProblemList
+from .bundle import Bundle, check_items, open_bundle
+from .limits import Limits
+from .manifest import RESERVED_NAMES, SIGNATURE_NAME
+from .sufficiency import evidence_problems
+
+_INTEGRITY = {"hash-mismatch", "size-mismatch"}
+
+
+class BundleIntegrityError(IntegrityError):
+    """One or more integrity failures (hash, size, signature), each on its own line."""
+
+    def __init__(self, problems: Iterable[str]):
+        self.problems = list(problems)
+        count = len(self.problems)
+        super().__init__(self.problems[0] if count == 1 else f"{count} problems found")
+
+    @property
+    def lines(self) -> list[str]:
+        return list(self.problems)
+
+
+@dataclass(frozen=True)
+class VerificationReport:
+    """What a successful verification established."""
+
+    root_hash: str
+    bundle_id: str
+    organization: str
+    item_count: int
+    total_size: int
+    signed: bool
+    """True only when a signature was verified against a trust anchor."""
+    signer: str | None
+    warnings: list[str] = field(default_factory=list)
+
+
+def raise_problems(integrity: list[str], invalid: list[str]) -> None:
+    """Raise the right error for the problems found (integrity wins), or return if none."""
+    if integrity:
+        raise BundleIntegrityError(integrity + invalid)
+    if len(invalid) == 1:
+        raise InvalidInputError(invalid[0])
+    if invalid:
+        raise ProblemList(invalid)
+
+
+def _controls_in_scope(catalog: Any, profile: Any) -> list[Any]:
+    controls = list(catalog.controls)
+    if profile is None:
+        return controls
+    chosen = []
+    for control in controls:
+        if hasattr(profile, "in_scope") and not profile.in_scope(control):
+            continue
+        if hasattr(profile, "not_applicable_reason") and profile.not_applicable_reason(control):
+            continue
+        chosen.append(control)
+    return chosen
+
+
+def sufficiency_problems(
+    bundle: Bundle,
+    catalog: Any,
+    profile: Any,
+    as_of: _dt.date,
+) -> tuple[list[str], list[str]]:
+    """(problems with required, problems with optional evidence) of the controls in scope."""
+    items = list(bundle.manifest.items)
+    period = bundle.manifest.bundle.period
+    required: list[str] = []
+    optional: list[str] = []
+    for control in _controls_in_scope(catalog, profile):
+        for requirement in control.evidence:
+            for line in evidence_problems(requirement, items, period, as_of):
+                (required if requirement.required else optional).append(f"{control.id}: {line}")
+    return list(dict.fromkeys(required)), list(dict.fromkeys(optional))
+
+
+def verify_bundle(
+    source: Path,
+    *,
+    trust: Path | None = None,
+    limits: Limits | None = None,
+    catalog: Any = None,
+    profile: Any = None,
+    as_of: _dt.date | None = None,
+) -> VerificationReport:
+    """Verify the bundle at ``source`` completely; raise listing every problem (fail closed)."""
+    with open_bundle(source, limits) as bundle:
+        integrity: list[str] = []
+        invalid: list[str] = []
+        warnings: list[str] = []
+        listed = {item.path for item in bundle.manifest.items}
+        for name in bundle.members():
+            if name not in listed and name not in RESERVED_NAMES:
+                invalid.append(
+                    f"{bundle.where(name)}: in the bundle but not listed in the manifest "
+                    "(run 'auditkit bundle seal --add-unlisted' or remove it)"
+                )
+        if trust is not None:
+            try:
+                bundle.verify_signature(trust)
+            except IntegrityError as exc:
+                integrity.append(exc.render())
+        elif bundle.signature is not None:
+            warnings.append(
+                f"{bundle.where(SIGNATURE_NAME)}: signature present but not checked "
+                "(pass --trust CA.pem to check it)"
+            )
+        for loaded in check_items(bundle, parse=True, description="Verifying"):
+            if loaded.integrity == "ok":
+                continue
+            line = loaded.problem or f"{bundle.where(loaded.item.path)}: {loaded.integrity}"
+            (integrity if loaded.integrity in _INTEGRITY else invalid).append(line)
+        if catalog is not None:
+            day = as_of or bundle.manifest.bundle.created.date()
+            required, optional = sufficiency_problems(bundle, catalog, profile, day)
+            invalid.extend(required)
+            warnings.extend(optional)
+        raise_problems(integrity, invalid)
+        info = bundle.manifest.bundle
+        return VerificationReport(
+            root_hash=bundle.root_hash,
+            bundle_id=info.id,
+            organization=info.organization,
+            item_count=len(bundle.manifest.items),
+            total_size=sum(item.size for item in bundle.manifest.items),
+            signed=bundle.signed,
+            signer=bundle.signer,
+            warnings=warnings,
+        )
