@@ -87,3 +87,8 @@ class ProblemList(InvalidInputError):
     @property
     def lines(self) -> list[str]:
         return list(self.problems)
+
+    def __str__(self) -> str:
+        shown = "\n".join(self.problems[:10])
+        more = f"\n… and {len(self.problems) - 10} more" if len(self.problems) > 10 else ""
+        return f"{self.detail}:\n{shown}{more}"

@@ -1,6 +1,6 @@
 """The assessment engine: score evidence against controls. Pure: no file access, no clock.
 
-``assess(catalog, profile, evidence, assessment, as_of)`` (in :mod:`.assess`) returns
+``assess(catalog, profile, evidence, assessment, as_of)`` (in :mod:`.core`) returns
 :class:`auditkit.results.model.Results`. CEL lives in :mod:`.cel`, isolation in
 :mod:`.workers`, scoring rules in :mod:`.scoring`. Imported lazily so that the
 catalog can use :mod:`.cel` without loading the rest.
@@ -15,7 +15,7 @@ __all__ = ["EngineOptions", "EvidenceSet", "Limits", "assess"]
 
 def __getattr__(name: str) -> Any:
     if name in __all__:
-        from . import assess as _assess
+        from . import core
 
-        return getattr(_assess, name)
+        return getattr(core, name)
     raise AttributeError(name)
