@@ -140,8 +140,8 @@ def _item(path: str, kind: str, digit: str, collected: str = "2026-09-30T23:00:0
 def build_results(*, controls: list[rm.ControlResult] | None = None,
                   items: list[rm.EvidenceItem] | None = None,
                   family_scores: dict[str, float | None] | None = None,
-                  overall: float | None = 71.43, rating: str = "partially-effective",
-                  uncapped: str = "partially-effective", capped_by: list[str] | None = None,
+                  overall: float | None = 86.5, rating: str = "partially-effective",
+                  uncapped: str = "effective", capped_by: list[str] | None = None,
                   root_hash: str = ROOT_HASH) -> rm.Results:
     """Results with every status; keyword arguments vary them for diff tests."""
     controls = build_controls() if controls is None else controls
@@ -152,7 +152,7 @@ def build_results(*, controls: list[rm.ControlResult] | None = None,
         _item("evidence/inventory.json", "datastore-inventory", "4"),
         _item("evidence/vendors.csv", "vendor-register", "5", "2026-09-29T08:00:00"),
     ]
-    scores = family_scores if family_scores is not None else {"DL": 61.11, "TP": 83.33}
+    scores = family_scores if family_scores is not None else {"DL": 80.0, "TP": 93.33}
     titles = {"DL": "Data localization", "TP": "Third-party oversight"}
     families = [
         rm.FamilyScore(id=f, title=titles.get(f, f), score=scores.get(f),

@@ -23,6 +23,7 @@ FORMATS: dict[str, str] = {
     "json": "auditkit.results.formats.json_format",
     "junit": "auditkit.results.formats.junit",
     "csv": "auditkit.results.formats.csv_format",
+    "markdown": "auditkit.results.formats.markdown",
 }
 
 
