@@ -20,6 +20,7 @@ from ..errors import EXIT_INTERNAL, AuditkitError, ProblemList
 # name -> "module:attribute"; each module imports only click at top level.
 COMMANDS: dict[str, str] = {
     "assess": "auditkit.cli.assess:assess",
+    "bundle": "auditkit.cli.bundle:bundle",
     "controls": "auditkit.cli.controls:controls",
     "schema": "auditkit.cli.controls:schema",
     "serve": "auditkit.cli.intake:serve",

@@ -147,7 +147,8 @@ def evidence_problems(
             mine.append(item)
     if not mine:
         if requirement.required:
-            problems.append(f"{kind}: required evidence is missing (no item of this kind)")
+            detail = "in an accepted format" if problems else "of this kind"
+            problems.append(f"{kind}: required evidence is missing (no item {detail})")
         return problems
     newest = max(mine, key=lambda i: i.collected_at)
     if requirement.max_age_days is not None:

@@ -65,7 +65,7 @@ def raise_problems(integrity: list[str], invalid: list[str]) -> None:
         raise ProblemList(invalid)
 
 
-def _controls_in_scope(catalog: Any, profile: Any) -> list[Any]:
+def controls_in_scope(catalog: Any, profile: Any) -> list[Any]:
     controls = list(catalog.controls)
     if profile is None:
         return controls
@@ -90,7 +90,7 @@ def sufficiency_problems(
     period = bundle.manifest.bundle.period
     required: list[str] = []
     optional: list[str] = []
-    for control in _controls_in_scope(catalog, profile):
+    for control in controls_in_scope(catalog, profile):
         for requirement in control.evidence:
             for line in evidence_problems(requirement, items, period, as_of):
                 (required if requirement.required else optional).append(f"{control.id}: {line}")
