@@ -83,6 +83,7 @@ def write_zip(path: Path, files: dict[str, bytes] | list[tuple[str, bytes]],
         for name, data in entries:
             info = zipfile.ZipInfo(name, date_time=(2026, 10, 3, 14, 0, 0))
             info.compress_type = compression
+            info.external_attr = 0o100644 << 16  # a regular file, as zip tools on Unix write
             archive.writestr(info, data)
     return path
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 from pathlib import Path
 
 from .app import create_app
@@ -33,6 +34,9 @@ def serve(
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(message)s")
     service = open_service(root, settings)
+    # This process only serves intake: any scratch file a verifier makes goes inside the
+    # quarantine too (emptied at every start), never into the system temp folder.
+    tempfile.tempdir = str(service.store.quarantine)
     try:
         config = uvicorn.Config(
             create_app(service),

@@ -82,6 +82,8 @@ class _Verdict:
     reasons: tuple[str, ...]
     report: Any
     archive_format: str
+    archive: Path | None = None
+    """The archive in its quarantine folder (removed by the caller when done)."""
 
 
 def _sniff(path: Path) -> str | None:
@@ -152,13 +154,18 @@ class IntakeService:
             archive_sha256=received.sha256,
             size=received.size,
         )
+        verdict: _Verdict | None = None
         try:
-            verdict = await anyio.to_thread.run_sync(self._verify, received, limiter=self._limiter)
+            verdict = await anyio.to_thread.run_sync(
+                self._verify, received, limiter=self._limiter
+            )
+            return await anyio.to_thread.run_sync(
+                self._record, who, upload_id, received_at, received, verdict
+            )
         finally:
             received.path.unlink(missing_ok=True)
-        return await anyio.to_thread.run_sync(
-            self._record, who, upload_id, received_at, received, verdict
-        )
+            if verdict is not None and verdict.archive is not None:
+                shutil.rmtree(verdict.archive.parent, ignore_errors=True)
 
     async def _receive(
         self, who: Principal, chunks: AsyncIterator[bytes], declared_length: int | None
@@ -206,15 +213,11 @@ class IntakeService:
         )
 
     def _verify(self, received: _Received) -> _Verdict:
-        """Run the evidence verifier on a copy inside a fresh quarantine folder."""
+        """Run the evidence verifier on the archive inside a fresh quarantine folder."""
         fmt = _sniff(received.path)
         if fmt is None:
-            return _Verdict(
-                False,
-                ("upload is not a .zip or .tar.gz archive (unknown leading bytes)",),
-                None,
-                "unknown",
-            )
+            reason = "upload is not a .zip or .tar.gz archive (unknown leading bytes)"
+            return _Verdict(False, (reason,), None, "unknown")
         try:
             from ..evidence import verify_bundle
         except ImportError:
@@ -223,29 +226,19 @@ class IntakeService:
             ) from None
         quarantine = Path(tempfile.mkdtemp(prefix="q-", dir=self.store.quarantine))
         archive = quarantine / f"bundle.{fmt}"
+        os.replace(received.path, archive)
         try:
-            os.replace(received.path, archive)
-            try:
-                report = verify_bundle(archive, limits=self.settings.verify_limits)
-            except AuditkitError as exc:
-                return _Verdict(False, self._clean(exc.lines, archive), None, fmt)
-            except Exception:  # noqa: BLE001 - fail closed, keep the server up
-                LOG.exception("bundle verifier crashed on %s", received.sha256)
-                return _Verdict(
-                    False,
-                    (
-                        "the verifier failed on this bundle (internal error, reported to the "
-                        "operator); the bundle was not accepted",
-                    ),
-                    None,
-                    fmt,
-                )
-            if archive.is_symlink() or not archive.is_file():  # pragma: no cover - defensive
-                return _Verdict(False, ("archive changed during verification",), None, fmt)
-            self.store.objects.put(received.sha256, archive)
-            return _Verdict(True, (), report, fmt)
-        finally:
-            shutil.rmtree(quarantine, ignore_errors=True)
+            report = verify_bundle(archive, limits=self.settings.verify_limits)
+        except AuditkitError as exc:
+            return _Verdict(False, self._clean(exc.lines, archive), None, fmt, archive)
+        except Exception:  # noqa: BLE001 - fail closed, keep the server up
+            LOG.exception("bundle verifier crashed on %s", received.sha256)
+            reason = (
+                "the verifier failed on this bundle (internal error, reported to the "
+                "operator); the bundle was not accepted"
+            )
+            return _Verdict(False, (reason,), None, fmt, archive)
+        return _Verdict(True, (), report, fmt, archive)
 
     @staticmethod
     def _clean(lines: list[str], archive: Path) -> tuple[str, ...]:
@@ -281,6 +274,8 @@ class IntakeService:
                         original_upload_id=earlier.upload_id,
                     )
                     return UploadResult(earlier.signed_receipt, duplicate=True)
+                assert verdict.archive is not None
+                self.store.objects.put(received.sha256, verdict.archive)
             fields: dict[str, Any] = {
                 "upload_id": upload_id,
                 "organization": who.organization,

@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import hashlib
-import os
 import secrets
 import shutil
 from collections.abc import Sequence
