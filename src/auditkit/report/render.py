@@ -1,0 +1,264 @@
+"""Render a results file to an unsigned PDF/A-3b audit report (and optionally its HTML).
+
+The HTML comes from the Jinja templates (:mod:`.env`); WeasyPrint lays it out
+with the confined URL fetcher (:mod:`.fetcher`) and writes PDF/A-3b with
+``results.json`` (and ``manifest.yaml`` when given) attached with relationship
+``Data``. The SHA-256 of each attachment is printed in the report and recorded in
+the document information (``/AuditkitResultsSHA256``, ``/AuditkitManifestSHA256``)
+so that a signature over the file also covers which results it was rendered from.
+
+Output is reproducible: every date in the file comes from the assessment's as-of
+date (document and attachment dates, ``SOURCE_DATE_EPOCH`` for font subsetting
+unless the caller set it), so the same results give the same bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import InternalError, InvalidInputError
+from ..fsio import write_bytes, write_text
+from ..results.model import Results
+from .env import make_environment, template_dir
+
+TEMPLATE = "report.html.j2"
+STYLESHEET = "report.css"
+RESULTS_NAME = "results.json"
+MANIFEST_NAME = "manifest.yaml"
+MAX_MANIFEST_BYTES = 64 * 1024 * 1024
+SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+STATUSES = (
+    "satisfied",
+    "partially-satisfied",
+    "not-satisfied",
+    "insufficient-evidence",
+    "waived",
+    "not-applicable",
+)
+
+
+@dataclass(frozen=True)
+class RenderedReport:
+    """What :func:`render_report` wrote."""
+
+    output: Path
+    html_output: Path | None
+    pages: int
+    results_sha256: str
+    manifest_sha256: str | None
+    seconds: float
+    """Wall time of layout and PDF writing."""
+    warnings: list[str] = field(default_factory=list)
+    """WeasyPrint's warnings, for the caller to show (the CLI prints them on stderr)."""
+
+
+def _as_of_datetime(results: Results) -> dt.datetime:
+    try:
+        day = dt.date.fromisoformat(results.assessment.as_of[:10])
+    except ValueError as exc:
+        raise InvalidInputError(
+            f"as-of date {results.assessment.as_of!r} is not an ISO date", where="/assessment/as_of"
+        ) from exc
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+
+
+def _load(source: Results | Path | str) -> tuple[Results, bytes, str]:
+    from ..results.io import MAX_RESULTS_BYTES, results_from_bytes, to_json_bytes
+
+    if isinstance(source, Results):
+        raw = to_json_bytes(source)
+        return source, raw, "results"
+    path = Path(source)
+    try:
+        if path.stat().st_size > MAX_RESULTS_BYTES:
+            raise InvalidInputError("results file is too large", where=str(path))
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InvalidInputError("file not found", where=str(path)) from None
+    return results_from_bytes(raw, str(path)), raw, str(path)
+
+
+def build_context(
+    results: Results, *, results_sha256: str, manifest_sha256: str | None
+) -> dict[str, Any]:
+    """Everything the template sees: the results plus orderings and lookups made here."""
+    a = results.assessment
+    family_by_id = {f.id: f for f in results.families}
+    controls_by_family = []
+    for family in results.families:
+        controls = [c for c in results.controls if c.family == family.id]
+        if controls:
+            controls_by_family.append((family, controls))
+    orphans = [c for c in results.controls if c.family not in family_by_id]
+    if orphans:
+        raise InvalidInputError(
+            f"control {orphans[0].id} names family {orphans[0].family!r} that the results lack",
+            where="/controls",
+        )
+    findings = sorted(
+        results.findings, key=lambda f: (SEVERITY_ORDER.get(f.severity, 9), f.control)
+    )
+    counts: dict[str, int] = {}
+    for f in findings:
+        counts[f.severity] = counts.get(f.severity, 0) + 1
+    ratings = sorted(
+        (
+            {
+                "name": str(r.get("name", r.get("rating", "?"))),
+                "min_score": float(r.get("min_score", 0)),
+            }
+            for r in results.profile.ratings
+        ),
+        key=lambda r: -float(r["min_score"]),  # type: ignore[arg-type]
+    )
+    return {
+        "r": results,
+        "title": f"Audit report: {a.auditee}, {a.period.start} to {a.period.end}",
+        "subject": (
+            f"Safeguard controls assessment of {a.auditee} as of {a.as_of}: "
+            f"{results.overall.rating}, score {_fmt_score(results.overall.score)}"
+        ),
+        "keywords": ["audit report", "safeguard controls", a.auditee, results.bundle.id,
+                     results.overall.rating],
+        "document_date": _as_of_datetime(results).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "results_sha256": results_sha256,
+        "manifest_sha256": manifest_sha256,
+        "controls_by_family": controls_by_family,
+        "findings": findings,
+        "finding_counts": sorted(counts.items(), key=lambda kv: SEVERITY_ORDER.get(kv[0], 9)),
+        "items_by_path": {item.path: item for item in results.bundle.items},
+        "ratings": ratings,
+        "statuses": STATUSES,
+    }
+
+
+def _fmt_score(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}"
+
+
+def build_html(results: Results, *, results_sha256: str, manifest_sha256: str | None = None) -> str:
+    """The report as HTML (stylesheet linked as ``report.css`` relative to the templates)."""
+    env = make_environment()
+    context = build_context(results, results_sha256=results_sha256, manifest_sha256=manifest_sha256)
+    return env.get_template(TEMPLATE).render(**context)
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage().splitlines()[0] if record.getMessage() else ""
+        self.messages.append(message[:300])
+
+
+@contextlib.contextmanager
+def _captured_warnings() -> Iterator[_Collect]:
+    logger = logging.getLogger("weasyprint")
+    handler = _Collect()
+    saved = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = saved
+
+
+@contextlib.contextmanager
+def _source_date_epoch(moment: dt.datetime) -> Iterator[None]:
+    if "SOURCE_DATE_EPOCH" in os.environ:
+        yield
+        return
+    os.environ["SOURCE_DATE_EPOCH"] = str(int(moment.timestamp()))
+    try:
+        yield
+    finally:
+        os.environ.pop("SOURCE_DATE_EPOCH", None)
+
+
+def render_report(
+    results: Results | Path | str,
+    *,
+    manifest_bytes: bytes | None,
+    output: Path,
+    html_output: Path | None = None,
+) -> RenderedReport:
+    """Render ``results`` (a results file or model) to an unsigned PDF/A-3b at ``output``."""
+    import weasyprint
+    from weasyprint.urls import FatalURLFetchingError
+
+    from .fetcher import make_fetcher
+
+    model, raw, _source = _load(results)
+    if manifest_bytes is not None and len(manifest_bytes) > MAX_MANIFEST_BYTES:
+        raise InvalidInputError("manifest too large to embed", where=MANIFEST_NAME)
+    results_sha256 = hashlib.sha256(raw).hexdigest()
+    manifest_sha256 = hashlib.sha256(manifest_bytes).hexdigest() if manifest_bytes else None
+    html = build_html(model, results_sha256=results_sha256, manifest_sha256=manifest_sha256)
+    moment = _as_of_datetime(model)
+    folder = template_dir()
+    fetcher = make_fetcher(folder)
+
+    started = time.perf_counter()
+    with _captured_warnings() as collected, _source_date_epoch(moment):
+        try:
+            document = weasyprint.HTML(
+                string=html, base_url=folder.resolve().as_uri() + "/", url_fetcher=fetcher
+            ).render()
+            document.metadata.custom["AuditkitResultsSHA256"] = results_sha256
+            document.metadata.custom["AuditkitBundleRootHash"] = model.bundle.root_hash
+            attachments = [
+                weasyprint.Attachment(
+                    string=raw, name=RESULTS_NAME, description="Assessment results (auditkit)",
+                    created=moment, modified=moment, relationship="Data",
+                )
+            ]
+            if manifest_bytes:
+                document.metadata.custom["AuditkitManifestSHA256"] = manifest_sha256 or ""
+                attachments.append(
+                    weasyprint.Attachment(
+                        string=manifest_bytes, name=MANIFEST_NAME,
+                        description="Evidence bundle manifest", created=moment,
+                        modified=moment, relationship="Data",
+                    )
+                )
+            pdf = document.write_pdf(
+                pdf_variant="pdf/a-3b", custom_metadata=True, attachments=attachments
+            )
+        except FatalURLFetchingError as exc:
+            refused = "; ".join(fetcher.refused) or str(exc)
+            raise InvalidInputError(
+                f"the report template asked for a forbidden resource: {refused}",
+                where=str(folder), hint="templates may use only their own folder and data: URLs",
+            ) from None
+    seconds = time.perf_counter() - started
+    if not isinstance(pdf, bytes) or not pdf.startswith(b"%PDF-"):
+        raise InternalError("WeasyPrint produced no PDF")
+    write_bytes(Path(output), pdf)
+    if html_output is not None:
+        css = (folder / STYLESHEET).read_text(encoding="utf-8")
+        standalone = html.replace(
+            f'<link rel="stylesheet" href="{STYLESHEET}">', f"<style>\n{css}</style>", 1
+        )
+        write_text(Path(html_output), standalone)
+    return RenderedReport(
+        output=Path(output),
+        html_output=Path(html_output) if html_output else None,
+        pages=len(document.pages),
+        results_sha256=results_sha256,
+        manifest_sha256=manifest_sha256,
+        seconds=seconds,
+        warnings=collected.messages,
+    )
