@@ -57,6 +57,11 @@ def _declared_length(request: Request) -> int | None:
     return int(value)
 
 
+def _closing(request: Request) -> dict[str, str]:
+    """Close the connection after refusing a request body, so the server stops reading it."""
+    return {"Connection": "close"} if request.method == "POST" else {}
+
+
 def create_app(service: IntakeService) -> Starlette:
     """The ASGI application over an opened service (the caller closes the service)."""
     env = template_environment()
@@ -76,7 +81,7 @@ def create_app(service: IntakeService) -> Starlette:
             try:
                 return await handler(request)
             except ApiError as exc:
-                return api_json(exc.to_json(), exc.status)
+                return api_json(exc.to_json(), exc.status, _closing(request))
             except Exception:
                 LOG.exception("internal error on %s %s", request.method, request.url.path)
                 failure = ServerFailed("internal server error (see the server log)")
@@ -94,7 +99,9 @@ def create_app(service: IntakeService) -> Starlette:
             who = service.authenticate(fields.get("token", "").strip() or None)
             result = await service.upload(who, form.file_chunks(), None)
         except ApiError as exc:
-            return page("error.html", exc.status, status=exc.status, message=exc.render())
+            response = page("error.html", exc.status, status=exc.status, message=exc.render())
+            response.headers.update(_closing(request))
+            return response
         except Exception:
             LOG.exception("internal error on the upload page")
             return page("error.html", 500, status=500, message="internal server error")
