@@ -39,7 +39,7 @@ def print_summary(results: Any) -> None:
     failing = [c for c in results.controls if c.status in ("not-satisfied", "partially-satisfied", "insufficient-evidence")]
     if not sys.stderr.isatty():
         click.echo(f"auditkit: overall {score} ({overall.rating}); {len(failing)} of {len(results.controls)} "
-                   "controls not satisfied", err=True)
+                   "controls need attention", err=True)
         return
     from rich.console import Console
     from rich.table import Table

@@ -99,9 +99,9 @@ def _procedures(control: Control, assessment: Assessment) -> list[rm.ProcedureOu
 
 
 def _plain(value: Any) -> Any:
-    """Offender records made JSON-safe and deterministic."""
+    """Offender records made JSON-safe and deterministic (CEL returns maps in hash order)."""
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): _plain(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     if isinstance(value, _dt.datetime | _dt.date):

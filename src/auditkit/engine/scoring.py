@@ -89,7 +89,9 @@ def rating_for(score: float | None, profile: Profile) -> str:
 
 
 def cap_rating(rating: str, scored: Sequence[Scored], profile: Profile) -> tuple[str, list[str]]:
-    """Apply the critical-failure cap: the rating may not be better than the cap."""
+    """Apply the critical-failure cap: the rating may not be better than the cap.
+
+    Returns the rating and the critical controls that lowered it (empty when the cap did not)."""
     cap = profile.scoring.critical_failure_cap
     failing = sorted(s.control_id for s in scored
                      if s.severity == "critical" and s.status not in ("satisfied", *UNSCORED))
@@ -98,4 +100,4 @@ def cap_rating(rating: str, scored: Sequence[Scored], profile: Profile) -> tuple
     order = [r.name for r in profile.scoring.ratings]
     if order.index(rating) < order.index(cap):
         return cap, failing
-    return rating, failing
+    return rating, []
