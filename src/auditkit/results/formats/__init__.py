@@ -24,6 +24,7 @@ FORMATS: dict[str, str] = {
     "junit": "auditkit.results.formats.junit",
     "csv": "auditkit.results.formats.csv_format",
     "markdown": "auditkit.results.formats.markdown",
+    "oscal": "auditkit.results.formats.oscal",
 }
 
 
