@@ -67,6 +67,8 @@ def show(name: str) -> str:
     for char in name:
         if char in '"\\':
             out.append("\\" + char)
+        elif 0xDC80 <= ord(char) <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
+            out.append(f"\\x{ord(char) - 0xDC00:02x}")
         elif unicodedata.category(char) in _BAD_CATEGORIES or char.isspace() and char != " ":
             code = ord(char)
             out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")

@@ -317,7 +317,7 @@ class FolderReader(Reader):
                 try:
                     text = entry.name.decode("utf-8")
                 except UnicodeDecodeError:
-                    bad = prefix + entry.name.decode("utf-8", "backslashreplace")
+                    bad = prefix + entry.name.decode("utf-8", "surrogateescape")
                     self._problems.add(bad, "name is not valid UTF-8")
                     continue
                 name = prefix + text
@@ -420,7 +420,8 @@ class ZipReader(Reader):
                 except UnicodeEncodeError:
                     pass
                 except UnicodeDecodeError:
-                    self._problems.add(info.filename, "name is not valid UTF-8")
+                    shown = raw_name.encode("cp437").decode("utf-8", "surrogateescape")
+                    self._problems.add(shown, "name is not valid UTF-8")
                     continue
             name = raw_name
             is_dir = name.endswith("/")
@@ -436,7 +437,7 @@ class ZipReader(Reader):
             if info.create_system == 3 and stat.S_ISLNK(mode):
                 self._problems.add(name, "is a symbolic link; links are not accepted")
                 continue
-            if info.create_system == 3 and mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            if info.create_system == 3 and stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):
                 self._problems.add(
                     name, "is a device or special file; only regular files are accepted"
                 )
@@ -455,6 +456,8 @@ class ZipReader(Reader):
         # no member's data may run into the next member's header
         ordered = sorted(infos, key=lambda i: i.header_offset)
         for current, following in zip(ordered, ordered[1:], strict=False):
+            if current.header_offset == following.header_offset:
+                continue  # reported above
             if current.header_offset + current.compress_size > following.header_offset:
                 self._problems.add(
                     current.filename,
