@@ -64,7 +64,7 @@ def test_api_has_no_server_errors(service, tenants: Tenants):
         @given(case=operation.as_strategy())
         @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck),
                   database=None)
-        def run(case) -> None:
+        def run(case, token: str = token) -> None:
             case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=checks)
 
         run()
