@@ -28,6 +28,9 @@ COMMANDS: dict[str, str] = {
     "submit": "auditkit.cli.intake:submit",
     "fetch": "auditkit.cli.intake:fetch",
     "receipt": "auditkit.cli.intake:receipt",
+    "report": "auditkit.cli.report:report",
+    "keys": "auditkit.cli.report:keys",
+    "verify": "auditkit.cli.report:verify",
 }
 
 
