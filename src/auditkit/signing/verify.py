@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import IntegrityError, UsageError
+from ..errors import AuditkitError, IntegrityError, UsageError
 from .pades import DEFAULT_FIELD
 
 RESULTS_NAME = "results.json"
@@ -252,10 +252,17 @@ def verify_report(
 
     bundle_checked = False
     if bundle is not None:
-        from .. import evidence
+        from ..evidence import open_bundle
 
-        actual = str(evidence.open_bundle(bundle).root_hash)  # type: ignore[attr-defined]
-        if bundle_root is None:
+        actual = ""
+        try:
+            with open_bundle(bundle) as opened:
+                actual = str(opened.root_hash)
+        except AuditkitError as exc:
+            problems.append(f"the bundle cannot be opened: {exc.render()}")
+        if not actual:
+            pass
+        elif bundle_root is None:
             problems.append("the results name no bundle root hash to compare with --bundle")
         elif _strip_algo(actual).lower() != _strip_algo(bundle_root).lower():
             problems.append(

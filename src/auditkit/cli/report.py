@@ -1,0 +1,184 @@
+"""``auditkit report``, ``auditkit keys init`` and ``auditkit verify``: signed PDF audit reports.
+
+Only ``click`` and the standard library are imported here; WeasyPrint, pyHanko and
+cryptography load inside the commands that need them.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ..errors import UsageError
+
+
+def _say(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _passphrase(passphrase_file: Path | None, key: Path, *, confirm: bool = False) -> bytes | None:
+    """From --passphrase-file, $AUDITKIT_KEY_PASSPHRASE, or a hidden prompt on a terminal."""
+    from ..signing.passphrase import resolve_passphrase
+
+    passphrase = resolve_passphrase(passphrase_file)
+    if passphrase is None and sys.stdin.isatty():
+        passphrase = click.prompt(
+            f"Passphrase for {key}",
+            hide_input=True,
+            confirmation_prompt=confirm,
+            default="",
+            show_default=False,
+            err=True,
+        ).encode("utf-8")
+    return passphrase or None
+
+
+_PASSPHRASE_HELP = (
+    "File whose first line is the key passphrase (else $AUDITKIT_KEY_PASSPHRASE, else a prompt). "
+    "There is deliberately no option taking the passphrase itself."
+)
+
+
+@click.command()
+@click.argument("results", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The PDF to write (PDF/A-3b).")
+@click.option("--html", "html_output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the report as one standalone HTML file.")
+@click.option("--manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="manifest.yaml to embed beside results.json.")
+@click.option("--bundle", type=click.Path(exists=True, path_type=Path),
+              help="Embed this bundle's manifest.yaml (and check its root hash is the one assessed).")
+@click.option("--sign-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="PKCS#12 signing key (from 'auditkit keys init'); without it the PDF is unsigned.")
+@click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help=_PASSPHRASE_HELP)
+@click.option("--tsa-url", help="RFC 3161 time-stamp server: makes the signature PAdES B-T.")
+@click.option("--certify", is_flag=True,
+              help="Certification signature: no change to the document is allowed after it.")
+def report(
+    results: Path,
+    output: Path,
+    html_output: Path | None,
+    manifest: Path | None,
+    bundle: Path | None,
+    sign_key: Path | None,
+    passphrase_file: Path | None,
+    tsa_url: str | None,
+    certify: bool,
+) -> None:
+    """Render RESULTS (results.json from 'auditkit assess') as a PDF/A-3b audit report, and sign it.
+
+    The PDF embeds results.json (and the bundle manifest) as attachments. With
+    --sign-key it is signed PAdES B-B (B-T with --tsa-url); check it with
+    'auditkit verify'. Exit 3 on invalid results, 4 if the key cannot be opened.
+    """
+    from ..report.render import render_report
+
+    if manifest is not None and bundle is not None:
+        raise UsageError("give --manifest or --bundle, not both")
+    if (tsa_url or certify or passphrase_file) and sign_key is None:
+        raise UsageError("--tsa-url, --certify and --passphrase-file need --sign-key")
+    manifest_bytes = _manifest_bytes(manifest, bundle, results)
+    passphrase = _passphrase(passphrase_file, sign_key) if sign_key is not None else None
+
+    target = output
+    if sign_key is not None:
+        target = output.with_name(f".{output.name}.unsigned")
+    try:
+        rendered = render_report(
+            results, manifest_bytes=manifest_bytes, output=target, html_output=html_output
+        )
+        for warning in rendered.warnings:
+            _say(f"auditkit: warning: weasyprint: {warning}")
+        _say(f"rendered {rendered.pages} pages in {rendered.seconds:.2f} s "
+             f"(results.json sha256:{rendered.results_sha256})")
+        if sign_key is not None:
+            from ..signing.pades import sign_pdf
+
+            signed = sign_pdf(target, output, p12=sign_key, passphrase=passphrase,
+                              tsa_url=tsa_url, certify=certify)
+            _say(f"signed {signed.level}{' (certified)' if signed.certified else ''} by "
+                 f"{signed.signer} in {signed.seconds * 1000:.0f} ms")
+    finally:
+        if target != output:
+            target.unlink(missing_ok=True)
+    click.echo(str(output))
+    if html_output is not None:
+        click.echo(str(html_output))
+
+
+def _manifest_bytes(manifest: Path | None, bundle: Path | None, results: Path) -> bytes | None:
+    if manifest is not None:
+        return manifest.read_bytes()
+    if bundle is None:
+        return None
+    from ..evidence import open_bundle
+    from ..results.io import load_results
+
+    assessed = load_results(results).bundle.root_hash
+    with open_bundle(bundle) as opened:
+        if opened.root_hash.lower() != assessed.lower():
+            raise UsageError(
+                f"this bundle's root hash {opened.root_hash} is not the one assessed ({assessed})",
+                where=str(bundle), hint="pass the bundle the results were computed from",
+            )
+        with opened.open_member("manifest.yaml") as handle:
+            return handle.read()
+
+
+@click.group()
+def keys() -> None:
+    """Signing keys for reports."""
+
+
+@keys.command("init")
+@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              required=True, help="Folder to write signer.p12 and ca.pem into (created if missing).")
+@click.option("--org", required=True, help="Organization named in the certificates.")
+@click.option("--name", "signer_name", help="Signer's common name (default: ORG Auditor).")
+@click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help=_PASSPHRASE_HELP)
+@click.option("--force", is_flag=True, help="Overwrite existing signer.p12 / ca.pem.")
+def keys_init(out_dir: Path, org: str, signer_name: str | None, passphrase_file: Path | None,
+              force: bool) -> None:
+    """Make a private signing CA (EC P-256) and a signing certificate issued by it.
+
+    Writes signer.p12 (key + certificate + CA, passphrase-protected, mode 0600) and
+    ca.pem (give it to report readers for 'auditkit verify --trust'). The CA's own
+    private key is not kept.
+    """
+    from ..signing.keys import SIGNER_FILE, init_keys
+
+    passphrase = _passphrase(passphrase_file, out_dir / SIGNER_FILE, confirm=True)
+    if not passphrase:
+        raise UsageError(
+            "no passphrase", hint="use --passphrase-file, $AUDITKIT_KEY_PASSPHRASE or a terminal"
+        )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    made = init_keys(out_dir, org=org, passphrase=passphrase, signer_name=signer_name, force=force)
+    click.echo(str(made.p12))
+    click.echo(str(made.ca_pem))
+    _say(f"signer: {made.signer_subject} (valid until {made.not_after:%Y-%m-%d})")
+    _say(f"CA fingerprint sha256:{made.ca_fingerprint} (publish it with ca.pem)")
+
+
+@click.command()
+@click.argument("pdf", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--trust", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              multiple=True, help="Trusted CA certificate(s), PEM (repeatable).")
+@click.option("--bundle", type=click.Path(exists=True, path_type=Path),
+              help="Check the results were computed from this evidence bundle (root hash).")
+def verify(pdf: Path, trust: tuple[Path, ...], bundle: Path | None) -> None:
+    """Verify a signed report: signature intact and covering the whole file, trusted signer,
+    embedded results matching, and optionally the bundle.
+
+    Exit 0 when everything holds; 4, with every reason, otherwise.
+    """
+    from ..signing.verify import verify_report
+
+    verdict = verify_report(pdf, trust=list(trust), bundle=bundle)
+    for line in verdict.lines():
+        click.echo(line)
