@@ -35,7 +35,7 @@ def _passphrase(passphrase_file: Path | None, key: Path, *, confirm: bool = Fals
     return passphrase or None
 
 
-_PASSPHRASE_HELP = (
+_KEY_FILE_HELP = (
     "File whose first line is the key passphrase (else $AUDITKIT_KEY_PASSPHRASE, else a prompt). "
     "There is deliberately no option taking the passphrase itself."
 )
@@ -50,11 +50,11 @@ _PASSPHRASE_HELP = (
 @click.option("--manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="manifest.yaml to embed beside results.json.")
 @click.option("--bundle", type=click.Path(exists=True, path_type=Path),
-              help="Embed this bundle's manifest.yaml (and check its root hash is the one assessed).")
+              help="Embed this bundle's manifest.yaml (its root hash must be the one assessed).")
 @click.option("--sign-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="PKCS#12 signing key (from 'auditkit keys init'); without it the PDF is unsigned.")
+              help="PKCS#12 signing key (from 'auditkit keys init'); without it, no signature.")
 @click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help=_PASSPHRASE_HELP)
+              help=_KEY_FILE_HELP)
 @click.option("--tsa-url", help="RFC 3161 time-stamp server: makes the signature PAdES B-T.")
 @click.option("--certify", is_flag=True,
               help="Certification signature: no change to the document is allowed after it.")
@@ -136,11 +136,11 @@ def keys() -> None:
 
 @keys.command("init")
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              required=True, help="Folder to write signer.p12 and ca.pem into (created if missing).")
+              required=True, help="Folder for signer.p12 and ca.pem (created if missing).")
 @click.option("--org", required=True, help="Organization named in the certificates.")
 @click.option("--name", "signer_name", help="Signer's common name (default: ORG Auditor).")
 @click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help=_PASSPHRASE_HELP)
+              help=_KEY_FILE_HELP)
 @click.option("--force", is_flag=True, help="Overwrite existing signer.p12 / ca.pem.")
 def keys_init(out_dir: Path, org: str, signer_name: str | None, passphrase_file: Path | None,
               force: bool) -> None:
