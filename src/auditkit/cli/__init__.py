@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "assess": "auditkit.cli.assess:assess",
     "bundle": "auditkit.cli.bundle:bundle",
     "controls": "auditkit.cli.controls:controls",
+    "diff": "auditkit.cli.diff:diff",
     "schema": "auditkit.cli.controls:schema",
     "serve": "auditkit.cli.intake:serve",
     "intake": "auditkit.cli.intake:intake",

@@ -33,9 +33,13 @@ def cell(value: object) -> str:
     return "<br>".join(line for line in lines if line) or " "
 
 
-def code(value: object) -> str:
-    """A code span for identifiers and digests (backticks and line breaks removed)."""
-    return "`" + " ".join(str(value).replace("`", "'").split()) + "`"
+def code(value: object, *, table: bool = False) -> str:
+    """A code span for identifiers and digests (backticks and line breaks removed).
+
+    In a table cell ``|`` is escaped too: GFM splits cells even inside code spans.
+    """
+    span = "`" + " ".join(str(value).replace("`", "'").split()) + "`"
+    return span.replace("|", "\\|") if table else span
 
 
 def _score(value: float | None) -> str:
