@@ -34,4 +34,4 @@ def render(results: Results) -> bytes:
     writer.writerow(COLUMNS)
     for finding in results.findings:
         writer.writerow([neutralise(str(getattr(finding, column))) for column in COLUMNS])
-    return buffer.getvalue().encode("utf-8")
+    return buffer.getvalue().encode("utf-8", "replace")  # lone surrogates become "?"

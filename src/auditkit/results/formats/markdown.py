@@ -145,4 +145,4 @@ def render(results: Results) -> bytes:
         f"auditkit {text(results.tool.version)}",
         "",
     ]
-    return "\n".join(lines).encode("utf-8")
+    return "\n".join(lines).encode("utf-8", "replace")  # lone surrogates become "?"

@@ -198,7 +198,7 @@ class _Builder:
                  _prop("severity", control.severity), _prop("family", control.family)]
         if control.credit is not None:
             props.append(_prop("credit", f"{control.credit:g}"))
-        lines = failure_lines(control)
+        lines = failure_lines(control) if control.status != "not-applicable" else []
         description = f"{control.id} is {control.status}."
         if lines:
             description += " " + "; ".join(lines) + "."
