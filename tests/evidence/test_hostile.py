@@ -16,7 +16,14 @@ import pytest
 from auditkit.errors import InvalidInputError
 from auditkit.evidence import Limits, load_evidence, open_bundle, verify_bundle
 
-from .conftest import FILES, assert_not_escaped, manifest_for, tar_gz_bytes, valid_members, zip_bytes
+from .conftest import (
+    FILES,
+    assert_not_escaped,
+    manifest_for,
+    tar_gz_bytes,
+    valid_members,
+    zip_bytes,
+)
 
 
 def error_lines(result) -> list[str]:
