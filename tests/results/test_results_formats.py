@@ -41,3 +41,8 @@ def test_lone_surrogates_from_a_loaded_results_file_do_not_crash(request, make_r
             reason="results.io.to_json_bytes encodes strictly; remove this mark once it copes"))
     control = make_control("DL-1", "DL", "not-satisfied", credit=0.0, title="a\ud800b", remediation="=x\udfff")
     formats.render(name, make_results(controls=[control])).decode("utf-8")
+
+
+def test_every_assess_format_choice_is_registered():
+    assess = pytest.importorskip("auditkit.cli.assess")
+    assert sorted(assess.FORMAT_CHOICES) == sorted(formats.FORMATS)
