@@ -82,7 +82,12 @@ def report(
     if (tsa_url or certify or passphrase_file) and sign_key is None:
         raise UsageError("--tsa-url, --certify and --passphrase-file need --sign-key")
     manifest_bytes = _manifest_bytes(manifest, bundle, results)
-    passphrase = _passphrase(passphrase_file, sign_key) if sign_key is not None else None
+    passphrase = None
+    if sign_key is not None:
+        from ..signing.keys import load_signer
+
+        passphrase = _passphrase(passphrase_file, sign_key)
+        load_signer(sign_key, passphrase)  # a wrong passphrase fails before the long render
 
     target = output
     if sign_key is not None:

@@ -1,0 +1,123 @@
+"""auditkit keys init, report and verify through the CLI: outputs, messages and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from auditkit.cli import cli
+
+ENV = {"AUDITKIT_KEY_PASSPHRASE": "cli-test-passphrase"}
+
+
+@pytest.fixture(scope="module")
+def cli_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("cli") / "keys"
+    result = CliRunner().invoke(cli, ["keys", "init", "-o", str(folder), "--org", "Example Assurance LLP"],
+                                env=ENV)
+    assert result.exit_code == 0, result.output
+    assert (folder / "signer.p12").stat().st_mode & 0o777 == 0o600
+    return folder
+
+
+@pytest.fixture(scope="module")
+def signed_report(cli_keys: Path, results_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("cli-report") / "report.pdf"
+    result = CliRunner().invoke(
+        cli, ["report", str(results_file), "-o", str(out), "--sign-key", str(cli_keys / "signer.p12")],
+        env=ENV,
+    )
+    assert result.exit_code == 0, result.output
+    assert "signed PAdES B-B" in result.output
+    assert not list(out.parent.glob(".*unsigned*"))
+    return out
+
+
+def test_keys_init_needs_a_passphrase(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["keys", "init", "-o", str(tmp_path / "k"), "--org", "X"],
+                                env={"AUDITKIT_KEY_PASSPHRASE": ""})
+    assert result.exit_code == 2
+    assert "no passphrase" in result.output
+
+
+def test_keys_init_passphrase_file(tmp_path: Path) -> None:
+    secret = tmp_path / "pass.txt"
+    secret.write_text("from-a-file\n")
+    result = CliRunner().invoke(cli, ["keys", "init", "-o", str(tmp_path / "k"), "--org", "X",
+                                      "--passphrase-file", str(secret)])
+    assert result.exit_code == 0, result.output
+    from auditkit.signing.keys import load_signer
+
+    assert load_signer(tmp_path / "k" / "signer.p12", b"from-a-file").cert is not None
+
+
+def test_verify_ok(signed_report: Path, cli_keys: Path) -> None:
+    result = CliRunner().invoke(cli, ["verify", str(signed_report), "--trust", str(cli_keys / "ca.pem")])
+    assert result.exit_code == 0, result.output
+    assert "OK:" in result.output and "entire file" in result.output
+
+
+def test_verify_untrusted_and_tampered_exit_4(signed_report: Path, cli_keys: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["verify", str(signed_report)])
+    assert result.exit_code == 4
+    assert "no trust anchor" in result.output
+    bad = tmp_path / "bad.pdf"
+    data = bytearray(signed_report.read_bytes())
+    data[len(data) // 3] ^= 0xFF
+    bad.write_bytes(bytes(data))
+    result = CliRunner().invoke(cli, ["verify", str(bad), "--trust", str(cli_keys / "ca.pem")])
+    assert result.exit_code == 4
+    assert "verification FAILED" in result.output
+
+
+def test_verify_bundle_root_hash_mismatch(signed_report: Path, cli_keys: Path, tmp_path: Path) -> None:
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "manifest.yaml").write_text(
+        "bundle:\n  id: other\n  organization: Other\n  period: {start: 2026-07-01, end: 2026-09-30}\n"
+        "  submitted_by: {name: X}\n  created: 2026-10-03T14:00:00Z\nitems: []\n"
+    )
+    result = CliRunner().invoke(cli, ["verify", str(signed_report), "--trust", str(cli_keys / "ca.pem"),
+                                      "--bundle", str(bundle)])
+    assert result.exit_code == 4, result.output
+    assert "bundle" in result.output
+
+
+def test_report_unsigned_with_html(results_file: Path, tmp_path: Path) -> None:
+    out, html = tmp_path / "r.pdf", tmp_path / "r.html"
+    result = CliRunner().invoke(cli, ["report", str(results_file), "-o", str(out), "--html", str(html)])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().startswith(b"%PDF-") and "<html" in html.read_text()
+    result = CliRunner().invoke(cli, ["verify", str(out)])
+    assert result.exit_code == 4 and "not signed" in result.output
+
+
+def test_report_usage_errors(results_file: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["report", str(results_file), "-o", str(tmp_path / "r.pdf"),
+                                      "--tsa-url", "http://tsa.example"])
+    assert result.exit_code == 2 and "need --sign-key" in result.output
+    assert not (tmp_path / "r.pdf").exists()
+
+
+def test_report_wrong_passphrase_exit_4(results_file: Path, cli_keys: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["report", str(results_file), "-o", str(tmp_path / "r.pdf"), "--sign-key",
+              str(cli_keys / "signer.p12")], env={"AUDITKIT_KEY_PASSPHRASE": "wrong"},
+    )
+    assert result.exit_code == 4, result.output
+    assert not (tmp_path / "r.pdf").exists()
+    assert not list(tmp_path.glob(".*"))
+
+
+def test_report_module_imports_only_click() -> None:
+    probe = ("import sys, json; import auditkit.cli.report; "
+             "print(json.dumps(sorted(m.split('.')[0] for m in sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                          timeout=60)
+    loaded = set(json.loads(done.stdout))
+    assert not loaded & {"weasyprint", "pyhanko", "cryptography", "jinja2", "pydantic"}
