@@ -85,6 +85,7 @@ def test_diff_markdown_through_the_cli(files):
     assert "| DL-3 Control DL-3 | insufficient-evidence | satisfied | changed |" in md
     assert r"| TP-5 Sub-processor \| list is current | *(absent)* | not-satisfied | added |" in md
     assert "| TP-2 Control TP-2 | not-applicable | *(absent)* | removed |" in md
+    assert "Different auditees" not in md and "Different catalogs" not in md
     assert "| `evidence/inventory.json` | datastore-inventory | changed | `444444444444` | `666666666666` |" in md
     new_findings = md.split("## New findings")[1].split("##")[0]
     assert "TP-5" in new_findings and "DL-3" not in new_findings
@@ -169,3 +170,12 @@ def test_families_that_appear_or_disappear(make_results, make_control):
     assert rows == {"AR": (None, 100.0, None), "DL": (80.0, None, None), "TP": (93.33, None, None)}
     md = render(d).decode()
     assert "| AR AR | n/a | 100.00 | added |" in md and "| DL Data localization | 80.00 | n/a | removed |" in md
+
+
+def test_different_auditees_and_catalogs_are_pointed_out(results):
+    other = results.model_copy(update={
+        "assessment": results.assessment.model_copy(update={"auditee": "Globex"}),
+        "catalog": results.catalog.model_copy(update={"digest": "sha256:" + "f" * 64}),
+    })
+    md = render(diff_results(results, other)).decode()
+    assert "> **Different auditees**" in md and "> **Different catalogs**" in md

@@ -275,6 +275,9 @@ def _markdown(d: ResultsDiff) -> str:
         else:
             out.append(f"| {label} | {cell(old)} | {cell(new)} |")
     out.append("")
+    if d.old.auditee != d.new.auditee:
+        out += ["> **Different auditees**: make sure these two assessments are meant to be "
+                "compared.", ""]
     if d.old.catalog_digest != d.new.catalog_digest:
         out += ["> **Different catalogs**: a status change may come from a changed control, "
                 "not from the evidence.", ""]

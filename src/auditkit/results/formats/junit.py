@@ -51,8 +51,7 @@ def failure_lines(control: ControlResult) -> list[str]:
             line += f" ({check.offender_count} offending record{plural})"
         lines.append(_clip(line))
     for use in control.evidence:
-        lines.extend(_clip(f"evidence {use.kind}: {' '.join(problem.split())}")
-                     for problem in use.problems)
+        lines.extend(_clip(f"evidence: {' '.join(problem.split())}") for problem in use.problems)
     lines.extend(f"procedure {p.id} {p.result}"
                  for p in control.procedures if p.result != "affirmed")
     return lines
