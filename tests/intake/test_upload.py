@@ -95,3 +95,30 @@ def test_empty_upload_is_400(client, tenants: Tenants):
 def test_list_limit_is_checked(client, tenants: Tenants):
     listing = client.get("/api/v1/bundles?limit=0", headers=bearer(tenants.acme))
     assert listing.status_code == 400
+
+
+def test_stalled_upload_times_out_and_leaves_nothing(tenants: Tenants):
+    from auditkit.intake.app import create_app
+    from auditkit.intake.server import open_service
+    from auditkit.intake.service import IntakeSettings
+
+    service = open_service(tenants.store, IntakeSettings(idle_timeout=0.2))
+
+    async def body():
+        yield b"PK\x03\x04" + b"\0" * 1000
+        await asyncio.sleep(5)  # bounded: the server gives up after 0.2 s
+        yield b"never read"
+
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=create_app(service))
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
+            return await asyncio.wait_for(
+                c.post("/api/v1/bundles", content=body(), headers=bearer(tenants.acme)), 10)
+
+    try:
+        response = asyncio.run(go())
+    finally:
+        service.close()
+    assert response.status_code == 408
+    assert response.headers["connection"] == "close"
+    assert _leftovers(tenants.store) == []

@@ -65,6 +65,12 @@ def serve(store: Path, host: str, port: int, max_upload_mb: int, log_level: str)
 
     settings = IntakeSettings(max_upload_bytes=max_upload_mb * 1024 * 1024)
     click.echo(f"auditkit: serving {store} on http://{host}:{port}/", err=True)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(
+            "auditkit: warning: plain HTTP on a non-loopback address; tokens travel in "
+            "clear text unless a TLS reverse proxy is in front",
+            err=True,
+        )
     run(store, host, port, settings, log_level=log_level)
 
 

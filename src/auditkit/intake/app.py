@@ -12,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
+import anyio.to_thread
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -156,11 +157,13 @@ def create_app(service: IntakeService) -> Starlette:
     @api
     async def archive(request: Request) -> Response:
         who = service.authenticate(request.headers.get("authorization"))
-        record, handle = service.open_archive(who, request.path_params["ref"])
+        record, handle = await anyio.to_thread.run_sync(
+            service.open_archive, who, request.path_params["ref"]
+        )
 
         async def body() -> AsyncIterator[bytes]:
             try:
-                while chunk := handle.read(1024 * 1024):
+                while chunk := await anyio.to_thread.run_sync(handle.read, 1024 * 1024):
                     yield chunk
             finally:
                 handle.close()

@@ -29,6 +29,7 @@ from .problems import (
     Forbidden,
     NotFound,
     Rejected,
+    TimedOut,
     TooLarge,
     Unauthorized,
     Unavailable,
@@ -43,6 +44,7 @@ _STATUS: dict[int, type[ApiError]] = {
     401: Unauthorized,
     403: Forbidden,
     404: NotFound,
+    408: TimedOut,
     413: TooLarge,
     422: Rejected,
 }

@@ -107,6 +107,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
         401: "Missing, unknown or revoked token.",
         403: "The token's role may not do this.",
         404: "No such bundle visible to this token (other tenants' bundles look the same).",
+        408: "The client sent no data within the idle timeout.",
         413: "The body passed the server's size cap; the rest was not read.",
         503: "The server cannot do this now (retry later).",
     }
@@ -176,6 +177,7 @@ def openapi_document() -> dict[str, Any]:
                             (400, "Malformed form"),
                             (401, "Bad token"),
                             (403, "Role may not upload"),
+                            (408, "No data within the idle timeout"),
                             (413, "Over the size cap"),
                             (422, "Verdict page (rejected)"),
                             (503, "Verifier unavailable"),
@@ -249,7 +251,7 @@ def openapi_document() -> dict[str, Any]:
                             "description": "Rejected by the verifier; signed receipt with reasons",
                             "content": _json({"$ref": "#/components/schemas/SignedReceipt"}),
                         },
-                        **_errors(400, 401, 403, 413, 503),
+                        **_errors(400, 401, 403, 408, 413, 503),
                     },
                 },
                 "get": {

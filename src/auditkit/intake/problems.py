@@ -42,6 +42,13 @@ class TooLarge(ApiError, InvalidInputError):
     status, code = 413, "too-large"
 
 
+class TimedOut(ApiError):
+    """The client stopped sending the body; it may retry."""
+
+    status, code = 408, "timeout"
+    exit_code = EXIT_UNAVAILABLE
+
+
 class Rejected(ApiError, InvalidInputError):
     """The bundle was received and refused by the verifier (the receipt says why)."""
 

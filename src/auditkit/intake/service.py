@@ -12,6 +12,7 @@ principal may read; anything else looks exactly like a bundle that does not exis
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import logging
 import os
@@ -23,7 +24,7 @@ import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import anyio
 import anyio.to_thread
@@ -31,9 +32,20 @@ import anyio.to_thread
 from .. import __version__
 from ..errors import AuditkitError
 from .models import Principal, Receipt, SignedReceipt, UploadRecord
-from .problems import BadRequest, Forbidden, NotFound, TooLarge, Unauthorized, Unavailable
+from .problems import (
+    BadRequest,
+    Forbidden,
+    NotFound,
+    TimedOut,
+    TooLarge,
+    Unauthorized,
+    Unavailable,
+)
 from .receipts import key_id, sign_receipt
 from .store import IntakeStore, hash_token, utc_now
+
+if TYPE_CHECKING:
+    from ..evidence import Limits
 
 LOG = logging.getLogger("auditkit.intake")
 
@@ -51,8 +63,10 @@ class IntakeSettings:
 
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD
     verify_workers: int = 2
-    verify_limits: Any = None
+    verify_limits: Limits | None = None
     """Passed as ``limits=`` to ``verify_bundle``; ``None`` means the verifier's defaults."""
+    idle_timeout: float = 60.0
+    """Seconds an upload may send nothing before it is abandoned (408)."""
 
 
 @dataclass(frozen=True)
@@ -145,20 +159,21 @@ class IntakeService:
         received = await self._receive(who, chunks, declared_length)
         upload_id = "up_" + secrets.token_hex(10)
         received_at = utc_now()
-        self.log.append(
-            "received",
-            received_at,
-            upload_id=upload_id,
-            organization=who.organization,
-            token_id=who.token_id,
-            archive_sha256=received.sha256,
-            size=received.size,
-        )
         verdict: _Verdict | None = None
         try:
-            verdict = await anyio.to_thread.run_sync(
-                self._verify, received, limiter=self._limiter
+            await anyio.to_thread.run_sync(
+                functools.partial(
+                    self.log.append,
+                    "received",
+                    received_at,
+                    upload_id=upload_id,
+                    organization=who.organization,
+                    token_id=who.token_id,
+                    archive_sha256=received.sha256,
+                    size=received.size,
+                )
             )
+            verdict = await anyio.to_thread.run_sync(self._verify, received, limiter=self._limiter)
             return await anyio.to_thread.run_sync(
                 self._record, who, upload_id, received_at, received, verdict
             )
@@ -183,7 +198,19 @@ class IntakeService:
         size = 0
         try:
             with os.fdopen(fd, "wb") as out:
-                async for chunk in chunks:
+                iterator = chunks.__aiter__()
+                while True:
+                    try:
+                        with anyio.fail_after(self.settings.idle_timeout):
+                            chunk = await iterator.__anext__()
+                    except StopAsyncIteration:
+                        break
+                    except TimeoutError:
+                        self._refused(who, size, "no data within the idle timeout")
+                        raise TimedOut(
+                            f"no upload data for {self.settings.idle_timeout:g} s; gave up",
+                            hint="check the network and retry",
+                        ) from None
                     size += len(chunk)
                     if size > cap:
                         self._refused(who, size, "body passed the cap while streaming")
