@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import CliRunner
-from conftest import (
+from .support import (
     LiveServer,
     Tenants,
     bearer,
@@ -235,7 +235,7 @@ def test_sigkill_mid_upload_then_restart(tenants: Tenants, tmp_path: Path):
         response = httpx.post(f"{restarted.url}/api/v1/bundles",
                               content=good_zip(tmp_path).read_bytes(),
                               headers=bearer(tenants.acme), timeout=30)
-        from conftest import HAVE_VERIFIER
+        from .support import HAVE_VERIFIER
 
         if HAVE_VERIFIER:
             assert response.status_code == 201, response.text

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import schemathesis
-from conftest import Tenants
+from .support import Tenants
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (

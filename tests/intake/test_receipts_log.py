@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import Tenants, bearer
+from .support import Tenants, bearer
 
 from auditkit.cli import cli
 

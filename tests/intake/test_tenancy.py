@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from conftest import Tenants, bearer, seed_accepted
+from .support import Tenants, bearer, seed_accepted
 
 
 def test_missing_token_is_401(client):

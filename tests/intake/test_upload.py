@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import httpx
-from conftest import Tenants, bearer
+from .support import Tenants, bearer
 
 CAP = 4 * 1024 * 1024  # the ``service`` fixture's cap
 CHUNK = 256 * 1024

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import (
+from .support import (
     Tenants,
     bearer,
     bundle_files,
@@ -50,7 +50,7 @@ def test_good_bundle_accepted_and_stored(client, tenants: Tenants, tmp_path: Pat
 
 def test_same_root_hash_twice_is_idempotent(client, tenants: Tenants, tmp_path: Path):
     files = bundle_files("acme-twice")
-    from conftest import write_zip
+    from .support import write_zip
 
     as_zip = write_zip(tmp_path / "a.zip", files)
     as_tgz = write_tgz(tmp_path / "a.tar.gz", files)  # other bytes, same manifest, same root

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import LiveServer, Tenants, good_zip, needs_verifier, write_zip
+from .support import LiveServer, Tenants, good_zip, needs_verifier, write_zip
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
