@@ -336,3 +336,37 @@ def test_open_member_is_size_capped(make_folder):
         with pytest.raises(InvalidInputError, match="no such file"):
             bundle.open_member("evidence/nope.csv")
     assert io  # keep import for readers of the fixtures
+
+
+def test_gzip_bomb_in_a_pax_header(cli, sandbox):
+    """tarfile reads pax headers into memory whole: the decompressed stream is bounded first."""
+    info = tarfile.TarInfo("evidence/x.txt")
+    info.pax_headers = {"comment": "a" * (4 * 1024 * 1024)}
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz", format=tarfile.PAX_FORMAT) as archive:
+        for name, data in valid_members():
+            member = tarfile.TarInfo(name)
+            member.size = len(data)
+            archive.addfile(member, io.BytesIO(data))
+        archive.addfile(info, io.BytesIO(b""))
+    bundle = write(sandbox / "b.tar.gz", buffer.getvalue())
+    refused(cli, bundle, "b.tar.gz", "gzip bomb", "--max-size", "1MiB")
+
+
+def test_tar_gz_member_bomb(cli, sandbox):
+    big = bytes(8 * 1024 * 1024)
+    bundle = write(sandbox / "b.tar.gz", tar_gz_bytes([*valid_members(), ("evidence/zeros.txt", big)]))
+    refused(cli, bundle, "b.tar.gz", "gzip bomb")
+
+
+def test_zip_member_count_checked_before_parsing(cli, sandbox, monkeypatch):
+    extra = [(f"evidence/f{i}.txt", b"x") for i in range(10)]
+    bundle = write(sandbox / "b.zip", zip_bytes([*valid_members(), *extra]))
+    from auditkit.evidence import reader
+
+    def no_parse(*args, **kwargs):
+        raise AssertionError("the central directory was parsed")
+
+    monkeypatch.setattr(reader.zipfile, "ZipFile", no_parse)
+    with pytest.raises(InvalidInputError, match="14 members, over the limit of 5"):
+        verify_bundle(bundle, limits=Limits(max_files=5))

@@ -18,11 +18,13 @@ Every refusal names the archive and member: ``bundle.zip!../../x: path contains
 from __future__ import annotations
 
 import contextlib
+import gzip
 import hashlib
 import io
 import os
 import shutil
 import stat
+import struct
 import tarfile
 import tempfile
 import threading
@@ -31,7 +33,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import Any, BinaryIO, cast
 
 from ..errors import InvalidInputError, ProblemList
 from .limits import CHUNK_SIZE, Limits, format_size
@@ -183,6 +185,46 @@ class Problems:
             raise InvalidInputError(self.lines[0])
         if self.lines:
             raise ProblemList(self.lines)
+
+
+class _Bounded:
+    """A decompressed stream that refuses to be read or skipped past ``limit`` bytes.
+
+    Stops gzip bombs, including oversized pax or long-name headers that ``tarfile``
+    would read into memory whole, before the bytes are produced.
+    """
+
+    def __init__(self, raw: Any, limit: int, display: str):
+        self._raw = raw
+        self._limit = limit
+        self._display = display
+
+    def _refuse(self) -> InvalidInputError:
+        return InvalidInputError(
+            f"archive expands past {format_size(self._limit)} (size or ratio limit; gzip bomb?)",
+            where=self._display,
+            hint="raise --max-size or --max-ratio if this is expected",
+        )
+
+    def read(self, size: int = -1) -> bytes:
+        position = self._raw.tell()
+        if size is None or size < 0 or position + size > self._limit:
+            size = self._limit - position + 1
+        data: bytes = self._raw.read(size)
+        if position + len(data) > self._limit:
+            raise self._refuse()
+        return data
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        target = offset if whence == 0 else self._raw.tell() + offset if whence == 1 else None
+        if target is None:
+            raise OSError("seeking from the end is not supported")
+        if target > self._limit:
+            raise self._refuse()
+        return int(self._raw.seek(target))
+
+    def tell(self) -> int:
+        return int(self._raw.tell())
 
 
 class Reader:
@@ -379,6 +421,32 @@ class FolderReader(Reader):
             os.close(self._root)
 
 
+def zip_entry_count(path: Path) -> int | None:
+    """The member count a zip's end-of-central-directory record declares, read before parsing."""
+    size = path.stat().st_size
+    tail_size = min(size, 22 + 65535 + 20 + 56)
+    with path.open("rb") as handle:
+        handle.seek(size - tail_size)
+        tail = handle.read(tail_size)
+    end = tail.rfind(b"PK\x05\x06")
+    if end < 0 or end + 22 > len(tail):
+        return None
+    (count,) = struct.unpack("<H", tail[end + 10 : end + 12])
+    if count != 0xFFFF:
+        return int(count)
+    locator = end - 20
+    if locator < 0 or tail[locator : locator + 4] != b"PK\x06\x07":
+        return None
+    (offset,) = struct.unpack("<Q", tail[locator + 8 : locator + 16])
+    with path.open("rb") as handle:
+        handle.seek(offset)
+        record = handle.read(56)
+    if record[:4] != b"PK\x06\x06" or len(record) < 40:
+        return None
+    (count64,) = struct.unpack("<Q", record[32:40])
+    return int(count64)
+
+
 class ZipReader(Reader):
     """A ``.zip`` bundle, checked from its central directory before anything is read."""
 
@@ -388,6 +456,12 @@ class ZipReader(Reader):
         self._handles: list[zipfile.ZipFile] = []
         self._lock = threading.Lock()
         self._infos: dict[str, zipfile.ZipInfo] = {}
+        declared = zip_entry_count(source)
+        if declared is not None and declared > limits.max_files:
+            raise InvalidInputError(
+                f"{self.display}: {declared} members, over the limit of {limits.max_files}"
+                " (raise --max-files if this is expected)"
+            )
         try:
             self._zip = zipfile.ZipFile(source)
         except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
@@ -518,9 +592,17 @@ class TarGzReader(Reader):
 
     def _scan(self, archive_size: int) -> None:
         try:
-            with tarfile.open(
-                self.source, mode="r:gz", encoding="utf-8", errors="surrogateescape"
-            ) as tar:
+            with (
+                gzip.open(self.source, "rb") as unzipped,
+                tarfile.open(
+                    fileobj=cast(
+                        Any, _Bounded(unzipped, self._stream_limit(archive_size), self.display)
+                    ),
+                    mode="r:",
+                    encoding="utf-8",
+                    errors="surrogateescape",
+                ) as tar,
+            ):
                 index = 0
                 while True:
                     info = tar.next()
@@ -547,6 +629,13 @@ class TarGzReader(Reader):
         except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
             self._problems.add(None, f"truncated or corrupt .tar.gz archive: {str(exc)[:160]}")
         self._problems.raise_if_any()
+
+    def _stream_limit(self, archive_size: int) -> int:
+        """Most bytes the decompressed tar stream may hold: data, headers and padding."""
+        limits = self.limits
+        limit = limits.max_total_size + limits.max_files * 3 * 512 + 1024 * 1024
+        by_ratio = int(limits.max_ratio * archive_size)
+        return min(limit, max(by_ratio, limits.ratio_floor))
 
     def _drain(self, tar: tarfile.TarFile) -> None:
         fileobj = tar.fileobj
