@@ -12,6 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import CliRunner
+
+from auditkit.cli import cli
+
 from .support import (
     LiveServer,
     Tenants,
@@ -26,8 +29,6 @@ from .support import (
     write_folder,
     write_zip,
 )
-
-from auditkit.cli import cli
 
 
 def _run(args: list[str], token: str | None = None):

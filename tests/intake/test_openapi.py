@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import schemathesis
-from .support import Tenants
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -16,6 +15,8 @@ from schemathesis.specs.openapi.checks import (
 
 from auditkit.intake.app import create_app
 from auditkit.intake.openapi import openapi_document
+
+from .support import Tenants
 
 
 def _routes(app) -> set[tuple[str, str]]:

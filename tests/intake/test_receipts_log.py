@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from .support import Tenants, bearer
 
 from auditkit.cli import cli
+
+from .support import Tenants, bearer
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import httpx
+
 from .support import Tenants, bearer
 
 CAP = 4 * 1024 * 1024  # the ``service`` fixture's cap

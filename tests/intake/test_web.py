@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from .support import LiveServer, Tenants, good_zip, needs_verifier, write_zip
 
 CHROMIUM = "/usr/bin/chromium"
