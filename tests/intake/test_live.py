@@ -245,3 +245,10 @@ def test_sigkill_mid_upload_then_restart(tenants: Tenants, tmp_path: Path):
         _log_ok(tenants.store)
     finally:
         stop_server(restarted)
+
+
+def test_fetch_refuses_a_malformed_id(tmp_path: Path):
+    result = _run(["fetch", "../../openapi.json", "-o", str(tmp_path), "--server",
+                   "http://127.0.0.1:9"], "akt_x")
+    assert result.exit_code == 2
+    assert "is not a bundle root hash" in result.output

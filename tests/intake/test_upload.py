@@ -123,3 +123,31 @@ def test_stalled_upload_times_out_and_leaves_nothing(tenants: Tenants):
     assert response.status_code == 408
     assert response.headers["connection"] == "close"
     assert _leftovers(tenants.store) == []
+
+
+def test_client_disconnect_mid_upload_leaves_nothing(service, tenants: Tenants):
+    from auditkit.intake.app import create_app
+
+    app = create_app(service)
+    messages = [
+        {"type": "http.request", "body": b"PK\x03\x04" + b"\0" * 4096, "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict[str, object]] = []
+
+    async def receive():
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/api/v1/bundles", "raw_path": b"/api/v1/bundles",
+        "query_string": b"", "root_path": "", "server": ("127.0.0.1", 80),
+        "client": ("127.0.0.1", 5555),
+        "headers": [(b"authorization", f"Bearer {tenants.acme}".encode()), (b"host", b"x")],
+    }
+    asyncio.run(asyncio.wait_for(app(scope, receive, send), 10))
+    assert sent[0]["status"] == 400
+    assert _leftovers(tenants.store) == []

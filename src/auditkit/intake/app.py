@@ -15,7 +15,7 @@ from typing import Any
 import anyio.to_thread
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
@@ -83,6 +83,9 @@ def create_app(service: IntakeService) -> Starlette:
                 return await handler(request)
             except ApiError as exc:
                 return api_json(exc.to_json(), exc.status, _closing(request))
+            except ClientDisconnect:
+                LOG.info("client went away during %s %s", request.method, request.url.path)
+                return Response(status_code=400, headers={"Connection": "close"})
             except Exception:
                 LOG.exception("internal error on %s %s", request.method, request.url.path)
                 failure = ServerFailed("internal server error (see the server log)")
@@ -103,6 +106,9 @@ def create_app(service: IntakeService) -> Starlette:
             response = page("error.html", exc.status, status=exc.status, message=exc.render())
             response.headers.update(_closing(request))
             return response
+        except ClientDisconnect:
+            LOG.info("client went away during the page upload")
+            return Response(status_code=400, headers={"Connection": "close"})
         except Exception:
             LOG.exception("internal error on the upload page")
             return page("error.html", 500, status=500, message="internal server error")

@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     import httpx
 
 CHUNK = 1024 * 1024
+_REF = re.compile(r"^(?:[0-9a-f]{64}|up_[0-9a-f]{20})$")
 _STATUS: dict[int, type[ApiError]] = {
     400: BadRequest,
     401: Unauthorized,
@@ -284,6 +286,11 @@ def fetch(
     matches the receipt; otherwise :class:`IntegrityError` (exit 4).
     """
     server = _base(server)
+    if not _REF.match(ref):
+        raise UsageError(
+            f"{ref[:80]!r} is not a bundle root hash (64 hex digits) or an upload id (up_...)",
+            where="ID",
+        )
     output_dir = Path(output_dir)
     if not output_dir.is_dir():
         raise UsageError(
