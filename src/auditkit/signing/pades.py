@@ -79,10 +79,20 @@ def _anchor_box(reader: Any) -> tuple[int, tuple[float, float, float, float]] | 
             dest = dest["/D"]
         page_ref = dest.raw_get(0)
         left, top = float(dest[2]), float(dest[3])
+        rect = (left, top - height, left + width, top)
+        # WeasyPrint writes a flat page tree: look at the references before reading any page
+        kids = reader.root["/Pages"]["/Kids"]
+        flat = [kids.raw_get(i).idnum for i in range(len(kids))]
+        if len(flat) == _page_count(reader) and page_ref.idnum in flat:
+            return flat.index(page_ref.idnum), rect
         idnums = _page_idnums(reader.root.raw_get("/Pages"), reader)
         if page_ref.idnum in idnums:
-            return idnums.index(page_ref.idnum), (left, top - height, left + width, top)
+            return idnums.index(page_ref.idnum), rect
     return None
+
+
+def _page_count(reader: Any) -> int:
+    return int(reader.root["/Pages"]["/Count"])
 
 
 def _page_idnums(node_ref: Any, reader: Any, depth: int = 0) -> list[int]:
@@ -142,7 +152,7 @@ def _stamp_font_factory() -> Any:
     return _Factory(str(_STAMP_FONT), font_size=9)
 
 
-def _stamp_style(visible: bool) -> Any:
+def _stamp_style(visible: bool, *, framed: bool = True) -> Any:
     from pyhanko import stamp
     from pyhanko.pdf_utils.text import TextBoxStyle
 
@@ -154,7 +164,7 @@ def _stamp_style(visible: bool) -> Any:
         stamp_text=_STAMP_TEXT,
         text_box_style=text_box_style,
         timestamp_format="%Y-%m-%d %H:%M:%S %Z",
-        border_width=1,
+        border_width=1 if framed else 0,
         background=None,
     )
 
@@ -211,6 +221,7 @@ def sign_pdf(
                 "the PDF is already signed", hint="sign the unsigned report as rendered"
             )
         field_spec = None
+        anchored = None
         if visible:
             anchored = _anchor_box(writer.prev) if box is None and page is None else None
             if anchored is not None:
@@ -238,7 +249,8 @@ def sign_pdf(
             meta,
             signer=signer,
             timestamper=timestamper,
-            stamp_style=_stamp_style(visible),
+            # the report draws its own frame around the reserved box
+            stamp_style=_stamp_style(visible, framed=anchored is None),
             new_field_spec=field_spec,
         )
         signed = pdf_signer.sign_pdf(writer, output=io.BytesIO())
