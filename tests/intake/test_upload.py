@@ -151,3 +151,5 @@ def test_client_disconnect_mid_upload_leaves_nothing(service, tenants: Tenants):
     asyncio.run(asyncio.wait_for(app(scope, receive, send), 10))
     assert sent[0]["status"] == 400
     assert _leftovers(tenants.store) == []
+    last = _events(tenants.store)[-1]
+    assert last["event"] == "refused" and "abandoned" in str(last["reason"])

@@ -33,6 +33,7 @@ from .. import __version__
 from ..errors import AuditkitError
 from .models import Principal, Receipt, SignedReceipt, UploadRecord
 from .problems import (
+    ApiError,
     BadRequest,
     Forbidden,
     NotFound,
@@ -224,8 +225,13 @@ class IntakeService:
                 out.flush()
             if size == 0:
                 raise BadRequest("empty upload", hint="send the archive bytes as the body")
-        except BaseException:
+        except ApiError:
             path.unlink(missing_ok=True)
+            raise
+        except BaseException as exc:  # the client went away, the server is stopping, ...
+            path.unlink(missing_ok=True)
+            with contextlib.suppress(Exception):
+                self._refused(who, size, f"upload abandoned ({type(exc).__name__})")
             raise
         return _Received(path, digest.hexdigest(), size)
 
