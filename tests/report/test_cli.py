@@ -121,3 +121,21 @@ def test_report_module_imports_only_click() -> None:
                           timeout=60)
     loaded = set(json.loads(done.stdout))
     assert not loaded & {"weasyprint", "pyhanko", "cryptography", "jinja2", "pydantic"}
+
+
+def test_pdfsig_accepts_the_signed_report(signed_report: Path) -> None:
+    import shutil
+
+    if shutil.which("pdfsig") is None:
+        pytest.skip("poppler-utils missing")
+    text = subprocess.run(["pdfsig", str(signed_report)], capture_output=True, text=True,
+                          timeout=60).stdout
+    assert "Signature is Valid." in text and "Total document signed" in text
+
+
+def test_public_api_names() -> None:
+    import auditkit
+
+    assert callable(auditkit.render_report)
+    assert callable(auditkit.sign_pdf)
+    assert callable(auditkit.verify_report)

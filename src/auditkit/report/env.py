@@ -29,6 +29,18 @@ def _label(value: Any) -> str:
     return text[:1].upper() + text[1:]
 
 
+_REFERENCE_LABELS = {
+    "agreement": "Agreement",
+    "nist_800_53": "NIST SP 800-53 rev5",
+    "iso_27001": "ISO/IEC 27001:2022",
+    "iso27001": "ISO/IEC 27001:2022",
+}
+
+
+def _reference_label(key: str) -> str:
+    return _REFERENCE_LABELS.get(key, _label(key))
+
+
 def _num(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -107,6 +119,7 @@ def make_environment(folder: Path | None = None) -> jinja2.Environment:
     )
     env.filters.update(
         label=_label,
+        reference_label=_reference_label,
         num=_num,
         score=_score,
         credit=_credit,
