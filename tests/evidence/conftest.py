@@ -55,8 +55,14 @@ def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setattr(tempfile, "tempdir", str(private_tmp))
     monkeypatch.chdir(work)
     monkeypatch.setenv("AUDITKIT_NO_PROGRESS", "1")
+    siblings = {p.name for p in tmp_path.parent.iterdir()}
     yield tmp_path
     assert list(private_tmp.iterdir()) == [], "a private temp folder was left behind"
+    strays = [p for p in (tmp_path / "cwd").rglob("*") if p.is_file()]
+    assert strays == [], f"written relative to the working directory: {strays}"
+    assert {p.name for p in tmp_path.parent.iterdir()} - siblings <= {tmp_path.name}, (
+        "something was written next to the test folder"
+    )
 
 
 def assert_not_escaped(tmp_path: Path, *names: str) -> None:

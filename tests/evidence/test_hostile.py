@@ -19,6 +19,7 @@ from auditkit.evidence import Limits, load_evidence, open_bundle, verify_bundle
 from .conftest import (
     FILES,
     assert_not_escaped,
+    item_yaml,
     manifest_for,
     tar_gz_bytes,
     valid_members,
@@ -299,6 +300,9 @@ def test_sparse_2gb_file_refused_before_reading(cli, make_folder, monkeypatch):
     folder = make_folder()
     with open(folder / "evidence" / "huge.txt", "wb") as handle:
         handle.truncate(2 * 1024**3)
+    listed = item_yaml("evidence/huge.txt", b"", "huge").replace("size: 0", f"size: {2 * 1024**3}")
+    with open(folder / "manifest.yaml", "a", encoding="utf-8") as manifest:
+        manifest.write(listed)
     from auditkit.evidence import reader
 
     def no_read(self, name):
