@@ -42,6 +42,11 @@ class LogEntry:
     end_offset: int
     data: dict[str, Any]
 
+    @property
+    def head(self) -> Head:
+        """The anchor that points at this entry."""
+        return (self.seq, self.sha256, self.end_offset)
+
 
 class IntakeLog:
     """Appends entries to ``path``; one writer process (the server holds the store lock)."""
@@ -69,8 +74,12 @@ class IntakeLog:
     def head(self) -> Head:
         return (self._seq, self._prev, self._offset)
 
-    def append(self, event: str, time: str, **fields: Any) -> LogEntry:
-        """Append one entry, fsync it, move the anchor; returns the entry."""
+    def append(self, event: str, time: str, *, anchor: bool = True, **fields: Any) -> LogEntry:
+        """Append one entry, fsync it, move the anchor; returns the entry.
+
+        With ``anchor=False`` the caller moves the anchor itself (to ``entry.head``),
+        in the same index transaction as the record the entry is about.
+        """
         with self._lock:
             entry = {"seq": self._seq + 1, "time": time, "event": event, **fields}
             entry["prev"] = self._prev
@@ -83,7 +92,8 @@ class IntakeLog:
             self._seq += 1
             self._prev = hashlib.sha256(line).hexdigest()
             self._offset += len(data)
-            self._on_append(self.head)
+            if anchor:
+                self._on_append(self.head)
             return LogEntry(self._seq, self._prev, self._offset, entry)
 
     def close(self) -> None:

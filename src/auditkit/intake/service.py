@@ -292,6 +292,14 @@ class IntakeService:
     ) -> UploadResult:
         report = verdict.report
         root_hash = str(report.root_hash) if verdict.accepted else None
+        if root_hash is not None and not self.store.index.find_accepted(
+            [who.organization], root_hash
+        ):
+            # Store (and fsync) outside the lock so uploads do not queue behind each
+            # other's disk writes; a racing duplicate at worst leaves an unreferenced
+            # object, never a record without its object.
+            assert verdict.archive is not None
+            self.store.objects.put(received.sha256, verdict.archive)
         with self._verdict_lock:
             if root_hash is not None:
                 earlier = self.store.index.find_accepted([who.organization], root_hash)
@@ -307,8 +315,6 @@ class IntakeService:
                         original_upload_id=earlier.upload_id,
                     )
                     return UploadResult(earlier.signed_receipt, duplicate=True)
-                assert verdict.archive is not None
-                self.store.objects.put(received.sha256, verdict.archive)
             fields: dict[str, Any] = {
                 "upload_id": upload_id,
                 "organization": who.organization,
@@ -323,7 +329,7 @@ class IntakeService:
                 "bundle_organization": str(report.organization) if report is not None else None,
                 "item_count": int(report.item_count) if report is not None else None,
             }
-            entry = self.log.append(fields["verdict"], utc_now(), **fields)
+            entry = self.log.append(fields["verdict"], utc_now(), anchor=False, **fields)
             receipt = Receipt(
                 **fields,
                 log_seq=entry.seq,
@@ -345,7 +351,7 @@ class IntakeService:
                 archive_format=verdict.archive_format,
                 signed_receipt=signed,
             )
-            self.store.index.record_upload(record)
+            self.store.index.record_upload(record, entry.head)
         return UploadResult(signed, duplicate=False)
 
     # reading

@@ -69,8 +69,10 @@ class IntakeIndex(Protocol):
 
     def count_uploads(self) -> int: ...
 
-    def record_upload(self, record: UploadRecord) -> UploadRecord:
-        """Store ``record``.
+    def record_upload(
+        self, record: UploadRecord, log_head: tuple[int, str, int] | None = None
+    ) -> UploadRecord:
+        """Store ``record`` and, if given, move the log anchor forward in the same transaction.
 
         If an accepted record with the same organization and root hash exists,
         nothing is stored and the existing record is returned.
@@ -314,7 +316,9 @@ class SqliteIndex:
     def count_uploads(self) -> int:
         return int(str(self._query("SELECT COUNT(*) FROM uploads")[0][0]))
 
-    def record_upload(self, record: UploadRecord) -> UploadRecord:
+    def record_upload(
+        self, record: UploadRecord, log_head: tuple[int, str, int] | None = None
+    ) -> UploadRecord:
         with self._transaction() as db:
             if record.verdict == "accepted":
                 rows = db.execute(
@@ -341,6 +345,8 @@ class SqliteIndex:
                     record.signed_receipt.model_dump_json(),
                 ),
             )
+            if log_head is not None:
+                self._write_head(db, log_head)
         return record
 
     # log anchor
