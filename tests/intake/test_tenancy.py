@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 
 import pytest
 
@@ -105,3 +106,40 @@ def test_token_create_refuses_bad_input(tmp_path):
         create_token(tmp_path / "s", "ACME", "auditor")
     with pytest.raises(UsageError):
         create_token(tmp_path / "s", "ACME", "submitter", ["GLOBEX"])
+
+
+def test_token_commands(tmp_path):
+    from click.testing import CliRunner
+
+    from auditkit.cli import cli
+
+    store = str(tmp_path / "s")
+    created = CliRunner().invoke(cli, ["intake", "token", "create", "--store", store, "--org",
+                                       "ACME", "--role", "submitter"])
+    assert created.exit_code == 0, created.output
+    secret = created.stdout.strip()
+    assert secret.startswith("akt_") and len(secret) > 40
+    assert "shown only now" in created.stderr
+
+    listed = CliRunner().invoke(cli, ["intake", "token", "list", "--store", store])
+    assert listed.exit_code == 0 and secret not in listed.output
+    token_id = json.loads(listed.stdout.splitlines()[0])["token_id"]
+    assert "secret_sha256" not in listed.stdout
+
+    assert CliRunner().invoke(cli, ["intake", "token", "revoke", "--store", store,
+                                    token_id]).exit_code == 0
+    unknown = CliRunner().invoke(cli, ["intake", "token", "revoke", "--store", store, "tok_nope"])
+    assert unknown.exit_code == 3 and "no such token" in unknown.output
+    assert json.loads(CliRunner().invoke(cli, ["intake", "token", "list", "--store", store])
+                      .stdout.splitlines()[0])["revoked"] is True
+
+    bad = CliRunner().invoke(cli, ["intake", "token", "list", "--store", str(tmp_path / "none")])
+    assert bad.exit_code == 2
+
+
+def test_second_server_on_a_store_is_refused(service, tenants: Tenants):
+    from auditkit.errors import UsageError
+    from auditkit.intake.server import open_service
+
+    with pytest.raises(UsageError, match="another auditkit server"):
+        open_service(tenants.store)
