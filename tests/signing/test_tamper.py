@@ -126,3 +126,50 @@ def test_unsigned(tmp_path: Path, keys: Keys, unsigned_pdf: bytes) -> None:
     bad = tmp_path / "unsigned.pdf"
     bad.write_bytes(unsigned_pdf)
     assert any("not signed" in line for line in _reasons(bad, keys))
+
+
+def test_second_signature_appended(tmp_path: Path, signed_pdf: Path, other_keys: Keys, keys: Keys) -> None:
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import signers
+
+    signer = signers.SimpleSigner.load_pkcs12(str(other_keys.p12), passphrase=PASSPHRASE)
+    writer = IncrementalPdfFileWriter(io.BytesIO(signed_pdf.read_bytes()))
+    out = signers.sign_pdf(writer, signers.PdfSignatureMetadata(field_name="Second"), signer=signer)
+    bad = tmp_path / "two.pdf"
+    bad.write_bytes(out.getvalue())
+    reasons = _reasons(bad, keys)
+    assert any("exactly one signature" in line for line in reasons), reasons
+    assert any("incremental update" in line for line in reasons), reasons
+
+
+def test_signer_without_signing_key_usage(tmp_path: Path, keys: Keys, unsigned_pdf: bytes) -> None:
+    """A certificate from the trusted CA but not meant for signing (no nonRepudiation) is refused."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "TLS server")]))
+        .issuer_name(keys.ca_cert.subject)  # type: ignore[attr-defined]
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.KeyUsage(True, False, True, False, False, False, False, False, False),
+                       critical=True)
+        .sign(keys.ca_key, hashes.SHA256())  # type: ignore[arg-type]
+    )
+    p12 = tmp_path / "tls.p12"
+    p12.write_bytes(pkcs12.serialize_key_and_certificates(
+        b"t", key, cert, [keys.ca_cert], serialization.BestAvailableEncryption(PASSPHRASE)))  # type: ignore[list-item]
+    out = tmp_path / "tls-signed.pdf"
+    sign_pdf(unsigned_pdf, out, p12=p12, passphrase=PASSPHRASE)
+    reasons = _reasons(out, keys)
+    assert any("key usage" in line for line in reasons), reasons

@@ -225,7 +225,7 @@ def verify_report(
     if not status.valid:
         problems.append("the signature value does not verify against the signer's key")
     if roots and not status.trusted:
-        problems.append("the signer's certificate does not chain to the trusted CA")
+        problems.append(_trust_problem(status.trust_problem_indic))
     if status.revoked:
         problems.append("the signer's certificate is revoked")
     if status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
@@ -336,6 +336,27 @@ def _check_attachments(
     elif recorded_manifest:
         problems.append(f"the embedded {MANIFEST_NAME} recorded at rendering is missing")
     return results_digest, manifest_digest, bundle_root
+
+
+_TRUST_PROBLEMS = {
+    "NO_CERTIFICATE_CHAIN_FOUND": "the signer's certificate does not chain to the trusted CA",
+    "CHAIN_CONSTRAINTS_FAILURE": (
+        "the signer's certificate is not valid for signing reports "
+        "(key usage or chain constraints)"
+    ),
+    "OUT_OF_BOUNDS_NO_POE": "the signer's certificate has expired (or is not yet valid)",
+    "EXPIRED": "the signer's certificate has expired",
+    "NOT_YET_VALID": "the signer's certificate is not yet valid",
+    "REVOKED_NO_POE": "the signer's certificate is revoked",
+    "REVOKED_CA_NO_POE": "a CA certificate in the signer's chain is revoked",
+}
+
+
+def _trust_problem(indication: Any) -> str:
+    name = getattr(indication, "name", None)
+    return _TRUST_PROBLEMS.get(
+        str(name), f"the signer's certificate is not trusted ({name or 'unknown reason'})"
+    )
 
 
 class ReportVerificationError(IntegrityError):
