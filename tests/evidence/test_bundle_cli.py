@@ -220,3 +220,21 @@ def test_verify_against_a_profile(cli, sealed):
     result = cli("bundle", "verify", folder, "--profile", "default", "--as-of", "2026-10-15")
     assert result.exit_code == 3
     assert "required evidence is missing" in result.stderr
+
+
+def test_public_api_names_resolve():
+    import auditkit.evidence as evidence
+
+    for name in evidence.__all__:
+        assert getattr(evidence, name) is not None
+    assert set(evidence.__all__) == set(evidence._API)
+
+
+def test_verify_starts_hashing_before_pydantic_is_imported():
+    import subprocess
+    import sys
+
+    code = ("import sys; from auditkit.evidence import verify_bundle, seal_bundle, Limits; "
+            "print('pydantic' in sys.modules, 'jsonschema' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "False"]

@@ -124,7 +124,7 @@ def init_cmd(
     collected_at from modification times: review both, then run `bundle seal`.
     """
     from ..evidence import init_bundle, parse_manifest
-    from ..evidence.manifest import RESERVED_NAMES
+    from ..evidence.names import RESERVED_NAMES
 
     path = init_bundle(
         folder,

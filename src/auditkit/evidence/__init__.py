@@ -8,18 +8,47 @@ Public API (the engine, the intake server and the CLI use these names):
 * :func:`seal_bundle`, :func:`pack_bundle`, :func:`init_bundle`: making bundles;
 * :class:`Limits`: caps on what a bundle may hold; :func:`evidence_problems`: sufficiency.
 
+Names are imported lazily: ``verify_bundle`` and ``seal_bundle`` start hashing
+before pydantic and jsonschema are loaded, so start-up overlaps with the work.
 See docs/bundles.md.
 """
 
 from __future__ import annotations
 
-from .bundle import Bundle, LoadedEvidence, load_evidence, open_bundle
-from .canonical import canonical_bytes, root_hash
-from .limits import Limits, parse_size
-from .manifest import Manifest, ManifestItem, Period, parse_manifest
-from .seal import guess_kind, init_bundle, pack_bundle, seal_bundle
-from .sufficiency import evidence_problems
-from .verify import BundleIntegrityError, VerificationReport, verify_bundle
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .bundle import Bundle, LoadedEvidence, load_evidence, open_bundle
+    from .canonical import canonical_bytes, root_hash
+    from .limits import Limits, parse_size
+    from .manifest import Manifest, ManifestItem, Period, parse_manifest
+    from .seal import guess_kind, init_bundle, pack_bundle, seal_bundle
+    from .sufficiency import evidence_problems
+    from .verify import BundleIntegrityError, VerificationReport, verify_bundle
+
+_API = {
+    "Bundle": "bundle",
+    "LoadedEvidence": "bundle",
+    "load_evidence": "bundle",
+    "open_bundle": "bundle",
+    "canonical_bytes": "canonical",
+    "root_hash": "canonical",
+    "Limits": "limits",
+    "parse_size": "limits",
+    "Manifest": "manifest",
+    "ManifestItem": "manifest",
+    "Period": "manifest",
+    "parse_manifest": "manifest",
+    "guess_kind": "seal",
+    "init_bundle": "seal",
+    "pack_bundle": "seal",
+    "seal_bundle": "seal",
+    "evidence_problems": "sufficiency",
+    "BundleIntegrityError": "verify",
+    "VerificationReport": "verify",
+    "verify_bundle": "verify",
+}
 
 __all__ = [
     "Bundle",
@@ -43,3 +72,16 @@ __all__ = [
     "seal_bundle",
     "verify_bundle",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _API.get(name)
+    if module is None:
+        raise AttributeError(f"module 'auditkit.evidence' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_API})

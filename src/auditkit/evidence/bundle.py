@@ -23,7 +23,8 @@ from ..errors import InvalidInputError
 from ..progress import progress_bar
 from .canonical import canonical_bytes, root_hash
 from .limits import Limits, format_size
-from .manifest import MANIFEST_NAME, SIGNATURE_NAME, Manifest, ManifestItem, parse_manifest
+from .manifest import Manifest, ManifestItem, parse_manifest
+from .names import MANIFEST_NAME, SIGNATURE_NAME
 from .parsers import STRUCTURED, parse_content
 from .reader import Reader, iter_chunks, open_reader
 
@@ -142,8 +143,13 @@ def _read_small(reader: Reader, name: str, cap: int, what: str) -> bytes:
 def open_bundle(source: Path, limits: Limits | None = None) -> Bundle:
     """Open a bundle folder, ``.zip`` or ``.tar.gz``; refuse hostile structure or a bad manifest."""
     source = Path(source)
-    limits = limits or Limits()
-    reader = open_reader(source, limits)
+    reader = open_reader(source, limits or Limits())
+    return bundle_from_reader(source, reader)
+
+
+def bundle_from_reader(source: Path, reader: Reader) -> Bundle:
+    """Read and check the manifest of an already scanned bundle (closes ``reader`` on failure)."""
+    limits = reader.limits
     try:
         if MANIFEST_NAME not in reader.members:
             raise InvalidInputError(
@@ -240,23 +246,29 @@ def check_item(
 
 
 def check_items(
-    bundle: Bundle, *, parse: bool = True, description: str = "Checking evidence"
+    bundle: Bundle,
+    *,
+    parse: bool = True,
+    description: str = "Checking evidence",
+    advance: Callable[[int], None] | None = None,
 ) -> list[LoadedEvidence]:
     """:func:`check_item` for every item, on ``limits.threads`` threads, in manifest order."""
     items = bundle.manifest.items
-    total = sum(item.size for item in items)
-    with progress_bar(total, description, min_total=PROGRESS_MIN) as advance:
+    if advance is None:
+        total = sum(item.size for item in items)
+        with progress_bar(total, description, min_total=PROGRESS_MIN) as bar:
+            return check_items(bundle, parse=parse, advance=bar)
 
-        def one(item: ManifestItem) -> LoadedEvidence:
-            return check_item(bundle, item, parse=parse, advance=advance)
+    def one(item: ManifestItem) -> LoadedEvidence:
+        return check_item(bundle, item, parse=parse, advance=advance)
 
-        threads = min(bundle.limits.threads, len(items))
-        if threads <= 1:
-            return [one(item) for item in items]
-        largest_first = sorted(range(len(items)), key=lambda i: -items[i].size)
-        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="auditkit-hash") as pool:
-            futures = {i: pool.submit(one, items[i]) for i in largest_first}
-            return [futures[i].result() for i in range(len(items))]
+    threads = min(bundle.limits.threads, len(items))
+    if threads <= 1:
+        return [one(item) for item in items]
+    largest_first = sorted(range(len(items)), key=lambda i: -items[i].size)
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="auditkit-hash") as pool:
+        futures = {i: pool.submit(one, items[i]) for i in largest_first}
+        return [futures[i].result() for i in range(len(items))]
 
 
 def load_evidence(bundle: Bundle) -> list[LoadedEvidence]:

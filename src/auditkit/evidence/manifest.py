@@ -19,13 +19,13 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from .. import yamlio
 from ..errors import InvalidInputError, ProblemList
 from ..resources import schema_dir
+from .names import MANIFEST_NAME as MANIFEST_NAME
+from .names import RESERVED_NAMES as RESERVED_NAMES
+from .names import SCHEMA_HINT as SCHEMA_HINT
+from .names import SIGNATURE_NAME as SIGNATURE_NAME
 from .names import fold, name_problem
 from .parsers import SUFFIXES, format_of
 
-MANIFEST_NAME = "manifest.yaml"
-SIGNATURE_NAME = "manifest.sig"
-RESERVED_NAMES = frozenset({MANIFEST_NAME, SIGNATURE_NAME})
-SCHEMA_HINT = "# yaml-language-server: $schema=../../src/auditkit/schemas/manifest.schema.json"
 _MAX_MESSAGE = 240
 
 

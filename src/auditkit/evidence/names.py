@@ -13,6 +13,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
+MANIFEST_NAME = "manifest.yaml"
+SIGNATURE_NAME = "manifest.sig"
+RESERVED_NAMES = frozenset({MANIFEST_NAME, SIGNATURE_NAME})
+SCHEMA_HINT = "# yaml-language-server: $schema=../../src/auditkit/schemas/manifest.schema.json"
 MAX_NAME_BYTES = 1024
 MAX_SEGMENT_BYTES = 255
 _DRIVE = re.compile(r"^[A-Za-z]:")

@@ -21,7 +21,6 @@ import re
 import tarfile
 import zipfile
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
@@ -30,12 +29,14 @@ import yaml
 from .. import yamlio
 from ..errors import IntegrityError, InternalError, UsageError
 from ..fsio import atomic_writer, write_bytes, write_text
+from ..progress import progress_bar
 from .canonical import canonical_bytes, root_hash
+from .hashing import Prehash
 from .limits import CHUNK_SIZE, Limits
-from .manifest import MANIFEST_NAME, RESERVED_NAMES, SCHEMA_HINT, SIGNATURE_NAME, parse_manifest
+from .names import MANIFEST_NAME, RESERVED_NAMES, SCHEMA_HINT, SIGNATURE_NAME
 from .parsers import format_of
-from .reader import FolderReader, Problems, iter_chunks
-from .verify import raise_problems, verify_bundle
+from .reader import FolderReader, Problems
+from .verify import PROGRESS_MIN, raise_problems, verify_bundle
 
 _KIND = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _TRAILING = re.compile(r"-?(\d{4}-\d{2}-\d{2}|\d{4}-\d{2}|\d{8}|(19|20)\d{2}-?q[1-4]|q[1-4]|\d+)$")
@@ -167,20 +168,12 @@ def init_bundle(
         },
         "items": items,
     }
+    from .manifest import parse_manifest
+
     text = dump_manifest(data)
     parse_manifest(text.encode("utf-8"), str(target), draft=True)
     write_text(target, text)
     return target
-
-
-def _hash(reader: FolderReader, name: str) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with reader.open(name) as stream:
-        for chunk in iter_chunks(stream):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
 
 
 def seal_bundle(
@@ -197,6 +190,7 @@ def seal_bundle(
         raise UsageError("not a folder; only bundle folders can be sealed", where=str(folder))
     limits = limits or Limits()
     reader = FolderReader(folder, limits)
+    prehash: Prehash | None = None
     try:
         if MANIFEST_NAME not in reader.members:
             raise UsageError(
@@ -204,52 +198,24 @@ def seal_bundle(
                 where=str(folder),
                 hint="start one with 'auditkit bundle init'",
             )
-        with reader.open(MANIFEST_NAME) as stream:
-            raw = stream.read(limits.max_manifest_size + 1)
-        _, data = parse_manifest(raw, reader.where(MANIFEST_NAME), draft=True)
-        problems = Problems(str(folder), "/")
-        items: list[dict[str, Any]] = [dict(item) for item in data.get("items") or []]
-        listed = {item["path"] for item in items}
-        for item in items:
-            if item["path"] not in reader.members:
-                problems.add(
-                    item["path"],
-                    "listed in the manifest but not found",
-                    "add the file or remove the item",
-                )
-        for name in sorted(set(reader.members) - listed - RESERVED_NAMES):
-            kind = guess_kind(name)
-            if not add_unlisted:
-                problems.add(
-                    name,
-                    "not listed in the manifest",
-                    "list it, remove it, or seal with --add-unlisted",
-                )
-            elif format_of(name) is None:
-                problems.add(name, "unsupported file type; it cannot be evidence", "remove it")
-            elif kind is None:
-                problems.add(
-                    name,
-                    "cannot guess an evidence kind from the name",
-                    "list it in the manifest with its kind",
-                )
-            else:
-                items.append({"path": name, "kind": kind, "collected_at": _mtime(reader, name)})
-        raise_problems([], problems.lines)
-        with ThreadPoolExecutor(max_workers=max(1, limits.threads)) as pool:
-            digests = list(pool.map(lambda item: _hash(reader, item["path"]), items))
-        sealed = []
-        for item, (sha256, size) in zip(items, digests, strict=True):
-            sealed.append(_ordered({**item, "sha256": sha256, "size": size}, _ITEM_KEYS))
-        new = {**data, "bundle": _ordered(data["bundle"], _BUNDLE_KEYS), "items": sealed}
-        text = dump_manifest(_ordered(new, ("bundle", "items")))
-        parse_manifest(text.encode("utf-8"), reader.where(MANIFEST_NAME))
+        candidates = [n for n in reader.members if n not in RESERVED_NAMES and format_of(n)]
+        total = sum(reader.members[n].size for n in candidates)
+        with progress_bar(total, "Sealing", min_total=PROGRESS_MIN) as advance:
+            prehash = Prehash(reader, candidates, limits.threads, advance)
+            from .manifest import parse_manifest  # imported while the files are being hashed
+
+            with reader.open(MANIFEST_NAME) as stream:
+                raw = stream.read(limits.max_manifest_size + 1)
+            _, data = parse_manifest(raw, reader.where(MANIFEST_NAME), draft=True)
+            text, new = _seal_data(reader, data, prehash, add_unlisted, folder)
         signature = None
         if sign_key is not None:
             from ..signing.cms import sign_detached
 
             signature = sign_detached(canonical_bytes(new), sign_key, passphrase)
     finally:
+        if prehash is not None:
+            prehash.cancel()
         reader.close()
     write_text(folder / MANIFEST_NAME, text)
     if signature is not None:
@@ -257,6 +223,56 @@ def seal_bundle(
     elif (folder / SIGNATURE_NAME).exists():
         os.unlink(folder / SIGNATURE_NAME)  # it signed the previous manifest
     return root_hash(new)
+
+
+def _seal_data(
+    reader: FolderReader, data: dict[str, Any], prehash: Prehash, add_unlisted: bool, folder: Path
+) -> tuple[str, dict[str, Any]]:
+    """The sealed manifest (text and data): items completed with their digests and sizes."""
+    from .manifest import parse_manifest
+
+    problems = Problems(str(folder), "/")
+    items: list[dict[str, Any]] = [dict(item) for item in data.get("items") or []]
+    listed = {item["path"] for item in items}
+    for item in items:
+        if item["path"] not in reader.members:
+            problems.add(
+                item["path"],
+                "listed in the manifest but not found",
+                "add the file or remove the item",
+            )
+    for name in sorted(set(reader.members) - listed - RESERVED_NAMES):
+        kind = guess_kind(name)
+        if not add_unlisted:
+            problems.add(
+                name,
+                "not listed in the manifest",
+                "list it, remove it, or seal with --add-unlisted",
+            )
+        elif format_of(name) is None:
+            problems.add(name, "unsupported file type; it cannot be evidence", "remove it")
+        elif kind is None:
+            problems.add(
+                name,
+                "cannot guess an evidence kind from the name",
+                "list it in the manifest with its kind",
+            )
+        else:
+            items.append({"path": name, "kind": kind, "collected_at": _mtime(reader, name)})
+    raise_problems([], problems.lines)
+    failures = prehash.finish()
+    for item in items:
+        if item["path"] in failures:
+            raise failures[item["path"]]
+    sealed = []
+    for item in items:
+        member = reader.members[item["path"]]
+        extra = {"sha256": member.sha256, "size": member.size}
+        sealed.append(_ordered({**item, **extra}, _ITEM_KEYS))
+    new = {**data, "bundle": _ordered(data["bundle"], _BUNDLE_KEYS), "items": sealed}
+    text = dump_manifest(_ordered(new, ("bundle", "items")))
+    parse_manifest(text.encode("utf-8"), reader.where(MANIFEST_NAME))
+    return text, new
 
 
 class _Hashing:

@@ -16,13 +16,20 @@ import datetime as _dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import IntegrityError, InvalidInputError, ProblemList
-from .bundle import Bundle, check_items, open_bundle
+from ..progress import progress_bar
+from .hashing import Prehash
 from .limits import Limits
-from .manifest import RESERVED_NAMES, SIGNATURE_NAME
-from .sufficiency import evidence_problems
+from .names import RESERVED_NAMES, SIGNATURE_NAME
+from .parsers import STRUCTURED, format_of
+from .reader import open_reader
+
+if TYPE_CHECKING:
+    from .bundle import Bundle
+
+PROGRESS_MIN = 64 * 1024 * 1024
 
 _INTEGRITY = {"hash-mismatch", "size-mismatch"}
 
@@ -86,6 +93,8 @@ def sufficiency_problems(
     as_of: _dt.date,
 ) -> tuple[list[str], list[str]]:
     """(problems with required, problems with optional evidence) of the controls in scope."""
+    from .sufficiency import evidence_problems
+
     items = list(bundle.manifest.items)
     period = bundle.manifest.bundle.period
     required: list[str] = []
@@ -107,46 +116,78 @@ def verify_bundle(
     as_of: _dt.date | None = None,
 ) -> VerificationReport:
     """Verify the bundle at ``source`` completely; raise listing every problem (fail closed)."""
-    with open_bundle(source, limits) as bundle:
-        integrity: list[str] = []
-        invalid: list[str] = []
-        warnings: list[str] = []
-        listed = {item.path for item in bundle.manifest.items}
-        for name in bundle.members():
-            if name not in listed and name not in RESERVED_NAMES:
-                invalid.append(
-                    f"{bundle.where(name)}: in the bundle but not listed in the manifest "
-                    "(run 'auditkit bundle seal --add-unlisted' or remove it)"
-                )
-        if trust is not None:
-            try:
-                bundle.verify_signature(trust)
-            except IntegrityError as exc:
-                integrity.append(exc.render())
-        elif bundle.signature is not None:
-            warnings.append(
-                f"{bundle.where(SIGNATURE_NAME)}: signature present but not checked "
-                "(pass --trust CA.pem to check it)"
+    source = Path(source)
+    reader = open_reader(source, limits or Limits())
+    opaque = [
+        name
+        for name in reader.members
+        if name not in RESERVED_NAMES and format_of(name) not in (None, *STRUCTURED)
+    ]
+    total = sum(member.size for member in reader.members.values())
+    with progress_bar(total, "Verifying", min_total=PROGRESS_MIN) as advance:
+        prehash = Prehash(reader, opaque, reader.limits.threads, advance)
+        try:
+            from .bundle import bundle_from_reader  # imported while the files are being hashed
+
+            opened = bundle_from_reader(source, reader)
+        except BaseException:
+            prehash.cancel()
+            reader.close()
+            raise
+        prehash.finish()  # failures are met again, and reported, by check_items
+        with opened as bundle:
+            return _verify(bundle, trust, catalog, profile, as_of, advance)
+
+
+def _verify(
+    bundle: Bundle,
+    trust: Path | None,
+    catalog: Any,
+    profile: Any,
+    as_of: _dt.date | None,
+    advance: Any,
+) -> VerificationReport:
+    from .bundle import check_items
+
+    integrity: list[str] = []
+    invalid: list[str] = []
+    warnings: list[str] = []
+    listed = {item.path for item in bundle.manifest.items}
+    for name in bundle.members():
+        if name not in listed and name not in RESERVED_NAMES:
+            invalid.append(
+                f"{bundle.where(name)}: in the bundle but not listed in the manifest "
+                "(run 'auditkit bundle seal --add-unlisted' or remove it)"
             )
-        for loaded in check_items(bundle, parse=True, description="Verifying"):
-            if loaded.integrity == "ok":
-                continue
-            line = loaded.problem or f"{bundle.where(loaded.item.path)}: {loaded.integrity}"
-            (integrity if loaded.integrity in _INTEGRITY else invalid).append(line)
-        if catalog is not None:
-            day = as_of or bundle.manifest.bundle.created.date()
-            required, optional = sufficiency_problems(bundle, catalog, profile, day)
-            invalid.extend(required)
-            warnings.extend(optional)
-        raise_problems(integrity, invalid)
-        info = bundle.manifest.bundle
-        return VerificationReport(
-            root_hash=bundle.root_hash,
-            bundle_id=info.id,
-            organization=info.organization,
-            item_count=len(bundle.manifest.items),
-            total_size=sum(item.size for item in bundle.manifest.items),
-            signed=bundle.signed,
-            signer=bundle.signer,
-            warnings=warnings,
+    if trust is not None:
+        try:
+            bundle.verify_signature(trust)
+        except IntegrityError as exc:
+            integrity.append(exc.render())
+    elif bundle.signature is not None:
+        warnings.append(
+            f"{bundle.where(SIGNATURE_NAME)}: signature present but not checked "
+            "(pass --trust CA.pem to check it)"
         )
+    for loaded in check_items(bundle, parse=True, advance=advance):
+        if loaded.integrity == "ok":
+            continue
+        line = loaded.problem or f"{bundle.where(loaded.item.path)}: {loaded.integrity}"
+        (integrity if loaded.integrity in _INTEGRITY else invalid).append(line)
+    if catalog is not None:
+        day = as_of or bundle.manifest.bundle.created.date()
+        required, optional = sufficiency_problems(bundle, catalog, profile, day)
+        invalid.extend(required)
+        warnings.extend(optional)
+    raise_problems(integrity, invalid)
+    info = bundle.manifest.bundle
+    return VerificationReport(
+        root_hash=bundle.root_hash,
+        bundle_id=info.id,
+        organization=info.organization,
+        item_count=len(bundle.manifest.items),
+        total_size=sum(item.size for item in bundle.manifest.items),
+        signed=bundle.signed,
+        signer=bundle.signer,
+        warnings=warnings,
+    )
