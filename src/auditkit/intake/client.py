@@ -202,7 +202,7 @@ def _archive_for(bundle: Path) -> Iterator[Path]:
         return
     if not bundle.is_dir():
         raise UsageError("bundle not found", where=str(bundle))
-    from ..evidence import pack_bundle
+    from ..evidence.seal import pack_bundle
 
     with tempfile.TemporaryDirectory(prefix="auditkit-submit-") as folder:
         output = Path(folder) / f"{bundle.name or 'bundle'}.zip"

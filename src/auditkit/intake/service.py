@@ -46,7 +46,7 @@ from .receipts import key_id, sign_receipt
 from .store import IntakeStore, hash_token, utc_now
 
 if TYPE_CHECKING:
-    from ..evidence import Limits
+    from ..evidence.limits import Limits
 
 LOG = logging.getLogger("auditkit.intake")
 
@@ -252,7 +252,7 @@ class IntakeService:
             reason = "upload is not a .zip or .tar.gz archive (unknown leading bytes)"
             return _Verdict(False, (reason,), None, "unknown")
         try:
-            from ..evidence import verify_bundle
+            from ..evidence.verify import verify_bundle  # the one verifier (auditkit.evidence)
         except ImportError:
             raise Unavailable(
                 "the bundle verifier is not installed on this server", hint="retry later"
