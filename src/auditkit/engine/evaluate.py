@@ -9,6 +9,7 @@ call each, and one by one only inside a failing chunk.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,10 +54,15 @@ def short(exc: BaseException) -> str:
 
 
 class Evaluator:
-    """Evaluates checks against one evidence set; lives in a worker process."""
+    """Evaluates checks against one evidence set; lives in a worker process.
 
-    def __init__(self, evidence: EvidenceSet, as_of: str, period: tuple[str, str]):
+    ``on_load(kind)`` is told before an evidence kind is converted into the CEL context
+    and ``on_load(None)`` after, so that the parent can blame a crash on the evidence."""
+
+    def __init__(self, evidence: EvidenceSet, as_of: str, period: tuple[str, str],
+                 on_load: Callable[[str | None], None] | None = None):
         self.evidence = evidence
+        self.on_load = on_load
         self.context = make_context({"as_of": as_of, "period": {"start": period[0], "end": period[1]}})
         self.loaded: set[str] = set()
         self.programs: dict[str, Any] = {}
@@ -69,10 +75,14 @@ class Evaluator:
     def _ensure(self, kinds: tuple[str, ...]) -> None:
         for kind in kinds:
             if kind not in self.loaded:
+                if self.on_load is not None:
+                    self.on_load(kind)
                 value = self.evidence.cel_value(kind)
                 if value is not None:
                     self.context.add_variable(kind.replace("-", "_"), value)
                 self.loaded.add(kind)
+                if self.on_load is not None:
+                    self.on_load(None)
 
     def run(self, task: CheckTask) -> CheckOutcome:
         try:

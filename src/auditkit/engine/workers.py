@@ -51,6 +51,7 @@ def _worker(conn: Connection, make: Callable[[], Evaluator], tasks: Sequence[Che
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     evaluator = make()
+    evaluator.on_load = lambda kind: conn.send(("loading", kind))
     while True:
         try:
             index = conn.recv()
@@ -62,7 +63,7 @@ def _worker(conn: Connection, make: Callable[[], Evaluator], tasks: Sequence[Che
             result: CheckOutcome = evaluator.run(tasks[index])
         except MemoryError:
             result = CheckOutcome("error", f"evaluation exceeded the {memory_mb} MB memory limit")
-        conn.send((index, result))
+        conn.send(("done", (index, result)))
 
 
 class _Slot:
@@ -74,6 +75,7 @@ class _Slot:
         self.conn: Connection | None = None
         self.current: int | None = None
         self.started = 0.0
+        self.loading: str | None = None
 
 
 def _partition(tasks: Sequence[CheckTask], weights: dict[str, int], workers: int) -> list[list[int]]:
@@ -105,6 +107,7 @@ def run_checks(
     results: list[CheckOutcome | None] = [None] * len(tasks)
     if not tasks:
         return []
+    poisoned: dict[str, str] = {}
     ctx = multiprocessing.get_context("fork")
     slots = [_Slot(q) for q in _partition(tasks, weights, max(1, limits.workers))]
 
@@ -119,6 +122,11 @@ def run_checks(
 
     def dispatch(slot: _Slot) -> None:
         assert slot.conn is not None
+        while slot.queue and any(k in poisoned for k in tasks[slot.queue[0]].kinds):
+            index = slot.queue.pop(0)
+            kind = next(k for k in tasks[index].kinds if k in poisoned)
+            results[index] = CheckOutcome("error", f"evidence {kind} could not be loaded for evaluation: {poisoned[kind]}")
+        slot.loading = None
         if slot.queue:
             slot.current = slot.queue.pop(0)
             slot.started = time.monotonic()
@@ -129,6 +137,8 @@ def run_checks(
                 slot.conn.send(None)
 
     def fail_current(slot: _Slot, reason: str) -> None:
+        if slot.loading is not None:  # it died converting evidence: every check of that kind would too
+            poisoned[slot.loading] = reason
         if slot.current is not None:
             results[slot.current] = CheckOutcome("error", reason)
         slot.current = None
@@ -156,10 +166,14 @@ def run_checks(
             for slot in active:
                 if slot.conn in ready:
                     try:
-                        index, outcome = slot.conn.recv()  # type: ignore[union-attr]
+                        tag, payload = slot.conn.recv()  # type: ignore[union-attr]
                     except (EOFError, OSError):
                         fail_current(slot, _death_reason(slot, limits))
                         continue
+                    if tag == "loading":
+                        slot.loading = payload
+                        continue
+                    index, outcome = payload
                     results[index] = outcome
                     dispatch(slot)
                 elif slot.process.sentinel in ready:
