@@ -80,14 +80,14 @@ def _cell(value: Any) -> str:
     return text if len(text) <= MAX_CELL_CHARS else text[: MAX_CELL_CHARS - 1] + "…"
 
 
-def _offender_columns(rows: Iterable[Any]) -> list[str]:
+def _offender_columns(rows: Iterable[Any], limit: int | None = MAX_OFFENDER_COLUMNS) -> list[str]:
     columns: list[str] = []
     for row in rows:
         if isinstance(row, dict):
             for key in row:
                 if key not in columns:
                     columns.append(str(key))
-    return columns[:MAX_OFFENDER_COLUMNS]
+    return columns if limit is None else columns[:limit]
 
 
 def _filesize(value: int) -> str:
