@@ -139,3 +139,16 @@ def test_public_api_names() -> None:
     assert callable(auditkit.render_report)
     assert callable(auditkit.sign_pdf)
     assert callable(auditkit.verify_report)
+
+
+def test_report_bundle_must_be_the_one_assessed(results_file: Path, tmp_path: Path) -> None:
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "manifest.yaml").write_text(
+        "bundle:\n  id: other\n  organization: Other\n  period: {start: 2026-07-01, end: 2026-09-30}\n"
+        "  submitted_by: {name: X}\n  created: 2026-10-03T14:00:00Z\nitems: []\n"
+    )
+    result = CliRunner().invoke(cli, ["report", str(results_file), "-o", str(tmp_path / "r.pdf"),
+                                      "--bundle", str(bundle)])
+    assert result.exit_code == 4, result.output
+    assert "not the one assessed" in result.output

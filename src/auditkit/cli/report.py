@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import UsageError
+from ..errors import IntegrityError, UsageError
 
 
 def _say(message: str) -> None:
@@ -126,7 +126,7 @@ def _manifest_bytes(manifest: Path | None, bundle: Path | None, results: Path) -
     assessed = load_results(results).bundle.root_hash
     with open_bundle(bundle) as opened:
         if opened.root_hash.lower() != assessed.lower():
-            raise UsageError(
+            raise IntegrityError(
                 f"this bundle's root hash {opened.root_hash} is not the one assessed ({assessed})",
                 where=str(bundle), hint="pass the bundle the results were computed from",
             )
