@@ -153,3 +153,22 @@ def test_client_disconnect_mid_upload_leaves_nothing(service, tenants: Tenants):
     assert _leftovers(tenants.store) == []
     last = _events(tenants.store)[-1]
     assert last["event"] == "refused" and "abandoned" in str(last["reason"])
+
+
+def test_page_upload_over_cap_refused_and_nothing_left(client, tenants: Tenants):
+    response = client.post(
+        "/upload",
+        data={"token": tenants.acme},
+        files={"bundle": ("big.zip", b"PK\x03\x04" + b"\0" * (CAP + 1), "application/zip")},
+    )
+    assert response.status_code == 413
+    assert "cap" in response.text and response.headers["content-type"].startswith("text/html")
+    assert _leftovers(tenants.store) == []
+
+
+def test_page_upload_without_token_is_401_before_the_file_is_read(client, tenants: Tenants):
+    response = client.post("/upload", data={"token": ""},
+                           files={"bundle": ("x.zip", b"PK\x03\x04", "application/zip")})
+    assert response.status_code == 401
+    assert "Content-Security-Policy" in response.headers
+    assert _leftovers(tenants.store) == []
