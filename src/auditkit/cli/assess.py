@@ -10,7 +10,9 @@ from typing import Any
 
 import click
 
-FORMAT_CHOICES = ["json", "junit", "csv", "markdown", "oscal"]
+from ..results.formats import FORMATS
+
+FORMAT_CHOICES = list(FORMATS)
 
 
 def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> _dt.date | None:

@@ -26,7 +26,11 @@ def to_json_bytes(results: Results) -> bytes:
         first = problems[0]
         raise InternalError(f"results fail their own schema at /{'/'.join(map(str, first.absolute_path))}: "
                             f"{first.message[:200]}")
-    return (json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+    text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates from evidence: escape everything, still valid JSON
+        return (json.dumps(data, indent=2, ensure_ascii=True, allow_nan=False) + "\n").encode("ascii")
 
 
 def load_results(path: Path) -> Results:

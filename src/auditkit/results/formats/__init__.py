@@ -7,9 +7,10 @@ A format is a module with ``NAME``, ``SUFFIX`` and ``render(results) -> bytes``;
 from __future__ import annotations
 
 import importlib
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from ..model import Results
+if TYPE_CHECKING:  # keep this registry cheap to import for the CLI's --format choices
+    from ..model import Results
 
 
 class Format(Protocol):
@@ -30,7 +31,7 @@ FORMATS: dict[str, str] = {
 
 def get(name: str) -> Format:
     """The format module for ``name`` (one of :data:`FORMATS`)."""
-    module: Format = importlib.import_module(FORMATS[name])  # type: ignore[assignment]
+    module: Format = importlib.import_module(FORMATS[name])
     return module
 
 
