@@ -80,12 +80,12 @@ def test_verify_bundle_root_hash_mismatch(signed_report: Path, cli_keys: Path, t
     bundle.mkdir()
     (bundle / "manifest.yaml").write_text(
         "bundle:\n  id: other\n  organization: Other\n  period: {start: 2026-07-01, end: 2026-09-30}\n"
-        "  submitted_by: {name: X}\n  created: 2026-10-03T14:00:00Z\nitems: []\n"
+        "  submitted_by: {name: X, email: x@example.com}\n  created: 2026-10-03T14:00:00Z\nitems: []\n"
     )
     result = CliRunner().invoke(cli, ["verify", str(signed_report), "--trust", str(cli_keys / "ca.pem"),
                                       "--bundle", str(bundle)])
     assert result.exit_code == 4, result.output
-    assert "bundle" in result.output
+    assert "differs from the one in the results" in result.output
 
 
 def test_report_unsigned_with_html(results_file: Path, tmp_path: Path) -> None:
@@ -146,7 +146,7 @@ def test_report_bundle_must_be_the_one_assessed(results_file: Path, tmp_path: Pa
     bundle.mkdir()
     (bundle / "manifest.yaml").write_text(
         "bundle:\n  id: other\n  organization: Other\n  period: {start: 2026-07-01, end: 2026-09-30}\n"
-        "  submitted_by: {name: X}\n  created: 2026-10-03T14:00:00Z\nitems: []\n"
+        "  submitted_by: {name: X, email: x@example.com}\n  created: 2026-10-03T14:00:00Z\nitems: []\n"
     )
     result = CliRunner().invoke(cli, ["report", str(results_file), "-o", str(tmp_path / "r.pdf"),
                                       "--bundle", str(bundle)])
