@@ -178,6 +178,12 @@ class Problems:
 
     def add(self, member: str | None, reason: str, hint: str | None = None) -> None:
         where = self.display if member is None else f"{self.display}{self.separator}{show(member)}"
+        if hint is None:
+            hint = (
+                "re-create the bundle with 'auditkit bundle pack'"
+                if member is None
+                else "remove or replace that file, then seal and pack again"
+            )
         self.lines.append(f"{where}: {reason}" + (f" ({hint})" if hint else ""))
 
     def raise_if_any(self) -> None:
