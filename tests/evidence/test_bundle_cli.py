@@ -238,3 +238,13 @@ def test_verify_starts_hashing_before_pydantic_is_imported():
             "print('pydantic' in sys.modules, 'jsonschema' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["False", "False"]
+
+
+def test_verify_json_failure_verdict(cli, sealed):
+    folder, _ = sealed
+    (folder / "evidence/egress-flow-log.csv").write_text("src,dst,bytes,allowed\n1,2,3,false\n")
+    result = cli("bundle", "verify", folder, "--format", "json")
+    assert result.exit_code == 4
+    verdict = json.loads(result.stdout)
+    assert verdict["verdict"] == "failed" and verdict["exit_code"] == 4
+    assert any("egress-flow-log.csv" in line for line in verdict["problems"])

@@ -298,6 +298,9 @@ def verify_cmd(
     except AuditkitError as exc:
         count = len(exc.lines)
         _say(f"auditkit: FAILED: {source}: {count} problem{'s' if count != 1 else ''}")
+        if fmt == "json":
+            verdict = {"verdict": "failed", "exit_code": exc.exit_code, "problems": exc.lines}
+            click.echo(json.dumps(verdict, indent=2))
         raise
     for warning in report.warnings:
         _say(f"auditkit: warning: {warning}")
