@@ -99,3 +99,14 @@ def test_signing_is_fast_enough_to_not_matter(tmp_path: Path, keys: Keys, unsign
     started = time.perf_counter()
     info = sign_pdf(unsigned_pdf, tmp_path / "t.pdf", p12=keys.p12, passphrase=PASSPHRASE)
     assert info.seconds <= time.perf_counter() - started
+
+
+def test_signed_report_stays_pdf_17(signed_pdf: Path) -> None:
+    """PDF/A-3 is built on PDF 1.7: signing must not raise the catalog version to 2.0."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    with signed_pdf.open("rb") as handle:
+        reader = PdfFileReader(handle)
+        assert str(reader.root.get("/Version", "/1.7")) in ("/1.7", "1.7")
+        assert "/ESIC" in reader.root["/Extensions"]
+    assert signed_pdf.read_bytes().startswith(b"%PDF-1.7")

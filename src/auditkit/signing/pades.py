@@ -169,6 +169,25 @@ def _stamp_style(visible: bool, *, framed: bool = True) -> Any:
     )
 
 
+def _pdf17_signer_class() -> Any:
+    from pyhanko.sign import signers
+    from pyhanko.sign.signers import constants
+
+    class Pdf17Signer(signers.PdfSigner):
+        """Keeps a PDF/A-3 report at PDF 1.7.
+
+        pyHanko registers ISO 32002 for ECDSA P-256 keys, which raises the catalog
+        version to 2.0; PDF/A-3 is built on PDF 1.7. Only the PAdES (ESIC) extension
+        is declared, as for RSA keys; readers verify the ECDSA signature either way.
+        """
+
+        def register_extensions(self, pdf_out: Any, *, md_algorithm: str) -> None:
+            pdf_out.ensure_output_version(version=(1, 7))
+            pdf_out.register_extension(constants.ESIC_EXTENSION_1)
+
+    return Pdf17Signer
+
+
 def sign_pdf(
     input: bytes | Path,  # noqa: A002 - the documented API name
     output: Path,
@@ -195,6 +214,8 @@ def sign_pdf(
     from pyhanko.pdf_utils.misc import PdfError
     from pyhanko.sign import fields, signers
     from pyhanko.sign.general import SigningError
+
+    _Pdf17Signer = _pdf17_signer_class()  # noqa: N806 - a class
 
     data = _read_input(input)
     if not data.startswith(b"%PDF-"):
@@ -245,7 +266,7 @@ def sign_pdf(
             reason=reason,
             location=location,
         )
-        pdf_signer = signers.PdfSigner(
+        pdf_signer = _Pdf17Signer(
             meta,
             signer=signer,
             timestamper=timestamper,
