@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import tarfile
 import zipfile
 
@@ -248,3 +249,17 @@ def test_verify_json_failure_verdict(cli, sealed):
     verdict = json.loads(result.stdout)
     assert verdict["verdict"] == "failed" and verdict["exit_code"] == 4
     assert any("egress-flow-log.csv" in line for line in verdict["problems"])
+
+
+def test_schema_failing_manifest_in_an_archive(cli, sandbox):
+    from .conftest import manifest_for, zip_bytes
+
+    text = manifest_for(FILES).replace("sha256: ", "sha256: X", 1).replace("size: 57", "size: big")
+    bundle = sandbox / "bad.zip"
+    bundle.write_bytes(zip_bytes([("manifest.yaml", text.encode()), *FILES.items()]))
+    result = cli("bundle", "verify", bundle)
+    assert result.exit_code == 3
+    lines = [line for line in result.stderr.splitlines() if "bad.zip!manifest.yaml:" in line]
+    assert len(lines) == 2, result.stderr
+    assert any("/items/0/sha256:" in line for line in lines)
+    assert all(re.search(r"manifest\.yaml:\d+:\d+ /items/\d+/\w+: ", line) for line in lines)

@@ -35,7 +35,7 @@ def test_every_schema_error_is_reported_with_line_and_pointer():
     text = manifest_for(FILES)
     text = text.replace("id: acme-us-2026-q3", "id: Acme Q3")
     text = text.replace("kind: egress-flow-log", "kind: Egress_Log")
-    text = text.replace("size: 27", "size: -1", 1)
+    text = text.replace("size: 57", "size: -1", 1)
     text += "    colour: red\n"
     lines = problems(text)
     assert len(lines) >= 3
@@ -44,6 +44,7 @@ def test_every_schema_error_is_reported_with_line_and_pointer():
     joined = "\n".join(lines)
     assert "manifest.yaml:3:7 /bundle/id:" in joined
     assert "/items/1/kind" in joined
+    assert "/items/0/size: -1 is less than the minimum of 0" in joined
     assert "'colour' was unexpected" in joined
 
 
