@@ -126,7 +126,7 @@ class _Builder:
         if isinstance(node, yaml.ScalarNode):
             if node.style:  # quoted or block scalar: always a string (plain is None or "")
                 return node.value
-            implicit = _RESOLVER.resolve(yaml.ScalarNode, node.value, (True, False))
+            implicit = _RESOLVER.resolve(yaml.ScalarNode, node.value, (True, False))  # type: ignore[no-untyped-call]
             if node.tag == _STD + "str" and implicit != node.tag:  # explicit !!str
                 return node.value
             return _resolve_plain(node.value, self.where(node))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from auditkit.engine import assess
 from auditkit.catalog.models import Rating
+from auditkit.engine import assess
 
 from .conftest import AS_OF, WIDGETS_OK, assessment, document, evidence, monthly_reports
 

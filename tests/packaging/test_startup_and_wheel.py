@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import venv
-from pathlib import Path
 
 import pytest
 
@@ -66,4 +65,4 @@ def test_wheel_installs_and_finds_catalog_outside_the_checkout(root, tmp_path):
     located = subprocess.run([str(python), "-c", "import auditkit.resources as r; print(r.data_dir('templates'))"],
                              capture_output=True, text=True, cwd=outside, env=env, timeout=60)
     assert "site-packages/auditkit/_data/templates" in located.stdout
-    assert not str(root) in located.stdout
+    assert str(root) not in located.stdout

@@ -38,7 +38,8 @@ def print_summary(results: Any) -> None:
     """Family scores and failing controls on stderr: a table on a terminal, one line otherwise."""
     overall = results.overall
     score = "n/a" if overall.score is None else f"{overall.score:.2f}"
-    failing = [c for c in results.controls if c.status in ("not-satisfied", "partially-satisfied", "insufficient-evidence")]
+    needs_attention = ("not-satisfied", "partially-satisfied", "insufficient-evidence")
+    failing = [c for c in results.controls if c.status in needs_attention]
     if not sys.stderr.isatty():
         click.echo(f"auditkit: overall {score} ({overall.rating}); {len(failing)} of {len(results.controls)} "
                    "controls need attention", err=True)

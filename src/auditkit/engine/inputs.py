@@ -93,6 +93,10 @@ class EvidenceSet:
         """Every document of ``kind``, oldest first (including ones that failed integrity)."""
         return list(self._by_kind.get(kind, ()))
 
+    def has_sound(self, kind: str) -> bool:
+        """Whether at least one document of ``kind`` passed its integrity checks."""
+        return any(d.ok for d in self._by_kind.get(kind, ()))
+
     def cel_value(self, kind: str) -> dict[str, Any] | None:
         """``{documents, records, latest}`` of the sound documents of ``kind``; None if none."""
         sound = [d for d in self._by_kind.get(kind, ()) if d.ok]

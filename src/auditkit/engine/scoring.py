@@ -75,7 +75,8 @@ def weighted(scored: Sequence[Scored]) -> tuple[float | None, str]:
     if not total:
         return None, "no scored controls"
     earned = sum(s.weight * (s.credit or 0.0) for s in counted)
-    return 100.0 * earned / total, f"100 x {earned:g} / {total:g} (sum of weight x credit over sum of weights, {len(counted)} controls)"
+    how = f"100 x {earned:g} / {total:g} (sum of weight x credit over sum of weights, {len(counted)} controls)"
+    return 100.0 * earned / total, how
 
 
 def rating_for(score: float | None, profile: Profile) -> str:
