@@ -138,3 +138,18 @@ def test_csv_row_cap():
     with pytest.raises(InvalidInputError, match="more than 3 rows"):
         parse_csv(b"a\n1\n2\n3\n4\n", "x.csv", max_rows=3)
     assert len(parse_csv(b"a\n1\n2\n3\n", "x.csv", max_rows=3)) == 3
+
+
+def test_nested_archive_magic():
+    import bz2
+    import gzip
+    import lzma
+
+    from auditkit.evidence.reader import nested_archive
+
+    assert nested_archive(bz2.compress(b"x")) == "a bzip2 file"
+    assert nested_archive(gzip.compress(b"x")) == "a gzip file"
+    assert nested_archive(lzma.compress(b"x")) == "an xz file"
+    assert nested_archive(b"BZh is how the note starts") is None
+    assert nested_archive(b"%PDF-1.7") is None
+    assert nested_archive(b"\x00" * 257 + b"ustar\x0000") == "a tar archive"

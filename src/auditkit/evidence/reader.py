@@ -44,13 +44,13 @@ _MAGIC = (
     (0, b"PK\x05\x06", "a zip archive"),
     (0, b"PK\x07\x08", "a zip archive"),
     (0, b"\x1f\x8b", "a gzip file"),
-    (0, b"BZh", "a bzip2 file"),
     (0, b"\xfd7zXZ\x00", "an xz file"),
     (0, b"7z\xbc\xaf\x27\x1c", "a 7z archive"),
     (0, b"\x28\xb5\x2f\xfd", "a zstd file"),
     (0, b"Rar!\x1a\x07", "a rar archive"),
     (257, b"ustar", "a tar archive"),
 )
+_BZIP2_BLOCKS = (b"1AY&SY", b"\x17rE8P\x90")  # first block, or end of an empty stream
 _HEAD = 512
 _READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, tarfile.TarError, ValueError)
 
@@ -64,6 +64,8 @@ def nested_archive(head: bytes) -> str | None:
     for offset, magic, what in _MAGIC:
         if head[offset : offset + len(magic)] == magic:
             return what
+    if head[:3] == b"BZh" and head[3:4] in b"123456789" and head[3:4] and head[4:10] in _BZIP2_BLOCKS:
+        return "a bzip2 file"
     return None
 
 
