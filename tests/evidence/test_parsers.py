@@ -153,3 +153,23 @@ def test_nested_archive_magic():
     assert nested_archive(b"BZh is how the note starts") is None
     assert nested_archive(b"%PDF-1.7") is None
     assert nested_archive(b"\x00" * 257 + b"ustar\x0000") == "a tar archive"
+
+
+@given(st.binary(max_size=200) | st.lists(cells, max_size=12).map(lambda c: ("h1,h2\n" + "\n".join(
+    ",".join(c[i:i + 2]) for i in range(0, len(c), 2))).encode()))
+def test_csv_check_only_mode_refuses_exactly_what_parsing_refuses(data):
+    def outcome(collect):
+        try:
+            parse_csv(data, "x.csv", collect=collect)
+            return "ok"
+        except InvalidInputError as exc:
+            return exc.detail
+
+    assert outcome(True) == outcome(False)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_csv_line_endings_and_quoted_newlines(newline):
+    text = newline.join(["a,b", '1,"two' + newline + 'lines"', "3,\u2028x"]) + newline
+    assert parse_csv(text.encode(), "x.csv") == [{"a": 1, "b": "two" + newline + "lines"},
+                                                 {"a": 3, "b": "\u2028x"}]

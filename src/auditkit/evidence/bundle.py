@@ -173,6 +173,7 @@ def check_item(
     item: ManifestItem,
     *,
     parse: bool = True,
+    keep_content: bool = True,
     advance: Callable[[int], None] | None = None,
 ) -> LoadedEvidence:
     """Hash ``item``'s file, compare it with the manifest, parse it; never raises for bad input."""
@@ -239,16 +240,18 @@ def check_item(
             where,
             max_depth=bundle.limits.max_depth,
             max_rows=bundle.limits.max_csv_rows,
+            collect=keep_content,
         )
     except InvalidInputError as exc:
         return LoadedEvidence(item, "unparseable", exc.render(), None)
-    return LoadedEvidence(item, "ok", None, content)
+    return LoadedEvidence(item, "ok", None, content if keep_content else None)
 
 
 def check_items(
     bundle: Bundle,
     *,
     parse: bool = True,
+    keep_content: bool = True,
     description: str = "Checking evidence",
     advance: Callable[[int], None] | None = None,
 ) -> list[LoadedEvidence]:
@@ -257,10 +260,10 @@ def check_items(
     if advance is None:
         total = sum(item.size for item in items)
         with progress_bar(total, description, min_total=PROGRESS_MIN) as bar:
-            return check_items(bundle, parse=parse, advance=bar)
+            return check_items(bundle, parse=parse, keep_content=keep_content, advance=bar)
 
     def one(item: ManifestItem) -> LoadedEvidence:
-        return check_item(bundle, item, parse=parse, advance=advance)
+        return check_item(bundle, item, parse=parse, keep_content=keep_content, advance=advance)
 
     threads = min(bundle.limits.threads, len(items))
     if threads <= 1:

@@ -19,7 +19,6 @@ Every refusal is an :class:`~auditkit.errors.InvalidInputError` naming the file
 from __future__ import annotations
 
 import csv
-import io
 import itertools
 import json
 import math
@@ -45,8 +44,10 @@ STRUCTURED = frozenset({"json", "yaml", "csv"})
 DEFAULT_MAX_DEPTH = 64
 DEFAULT_MAX_ROWS = 1_000_000
 
-_INT = re.compile(r"-?(0|[1-9][0-9]*)")
-_FLOAT = re.compile(r"-?(0|[1-9][0-9]*)\.[0-9]+")
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?")  # group 1: the decimal part
+_NUMERIC_START = frozenset("-0123456789")
+_CHECKED: dict[str, Any] = {}
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 _ESCAPE = re.compile(rb"\\.", re.DOTALL)
 _STRING = re.compile(rb'"[^"]*"')
 _BRACKETS = bytes(range(256)).translate(None, b"[]{}")
@@ -119,29 +120,39 @@ def parse_yaml(data: bytes, where: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -
 
 def coerce_cell(cell: str) -> Any:
     """Type one CSV cell by the documented contract (see the module docstring)."""
-    if cell == "":
+    if not cell:
         return None
-    if cell == "true":
-        return True
-    if cell == "false":
-        return False
-    if _INT.fullmatch(cell):
-        try:
-            return int(cell)
-        except ValueError:  # more digits than Python converts; keep the text
+    if cell[0] in _NUMERIC_START:
+        match = _NUMBER.fullmatch(cell)
+        if match is None:
             return cell
-    if _FLOAT.fullmatch(cell):
+        if match.group(1) is None:
+            try:
+                return int(cell)
+            except ValueError:  # more digits than Python converts; keep the text
+                return cell
         number = float(cell)
         if not math.isfinite(number):
             raise ValueError(f"number {cell[:40]}… is out of range")
         return number
+    if cell == "true":
+        return True
+    if cell == "false":
+        return False
     return cell
 
 
-def parse_csv(data: bytes, where: str, *, max_rows: int = DEFAULT_MAX_ROWS) -> list[dict[str, Any]]:
-    """Parse CSV evidence into a list of row maps keyed by the header row."""
+def parse_csv(
+    data: bytes, where: str, *, max_rows: int = DEFAULT_MAX_ROWS, collect: bool = True
+) -> list[dict[str, Any]]:
+    """Parse CSV evidence into a list of row maps keyed by the header row.
+
+    With ``collect=False`` the file is checked completely but no rows are kept
+    (verification without the memory of the parsed rows).
+    """
     text = _decode(data, where)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    lines = (match.group() for match in _LINE.finditer(text))  # as StringIO(newline=""), lazily
+    reader = csv.reader(lines, strict=True)
     line = 0
     try:
         header = next(reader, None)
@@ -174,8 +185,13 @@ def parse_csv(data: bytes, where: str, *, max_rows: int = DEFAULT_MAX_ROWS) -> l
                 )
             if len(rows) >= max_rows:
                 raise InvalidInputError(f"CSV has more than {max_rows} rows", where=where)
-            rows.append(dict(zip(header, map(coerce_cell, record), strict=True)))
-        return rows
+            if collect:
+                rows.append(dict(zip(header, map(coerce_cell, record), strict=True)))
+            else:
+                rows.append(_CHECKED)
+                for cell in record:
+                    coerce_cell(cell)
+        return rows if collect else []
     except csv.Error as exc:
         raise InvalidInputError(
             f"invalid CSV: {exc}", where=f"{where}:{reader.line_num or line}"
@@ -193,12 +209,16 @@ def parse_content(
     *,
     max_depth: int = DEFAULT_MAX_DEPTH,
     max_rows: int = DEFAULT_MAX_ROWS,
+    collect: bool = True,
 ) -> Any:
-    """Parse ``data`` in format ``fmt``; opaque formats give None."""
+    """Parse ``data`` in format ``fmt``; opaque formats give None.
+
+    ``collect=False`` only checks CSV files (their content is then an empty list).
+    """
     if fmt == "json":
         return parse_json(data, where, max_depth=max_depth)
     if fmt == "yaml":
         return parse_yaml(data, where, max_depth=max_depth)
     if fmt == "csv":
-        return parse_csv(data, where, max_rows=max_rows)
+        return parse_csv(data, where, max_rows=max_rows, collect=collect)
     return None

@@ -64,7 +64,12 @@ def nested_archive(head: bytes) -> str | None:
     for offset, magic, what in _MAGIC:
         if head[offset : offset + len(magic)] == magic:
             return what
-    if head[:3] == b"BZh" and head[3:4] in b"123456789" and head[3:4] and head[4:10] in _BZIP2_BLOCKS:
+    if (
+        head[:3] == b"BZh"
+        and head[3:4] in b"123456789"
+        and head[3:4]
+        and head[4:10] in _BZIP2_BLOCKS
+    ):
         return "a bzip2 file"
     return None
 

@@ -169,7 +169,7 @@ def _verify(
             f"{bundle.where(SIGNATURE_NAME)}: signature present but not checked "
             "(pass --trust CA.pem to check it)"
         )
-    for loaded in check_items(bundle, parse=True, advance=advance):
+    for loaded in check_items(bundle, parse=True, keep_content=False, advance=advance):
         if loaded.integrity == "ok":
             continue
         line = loaded.problem or f"{bundle.where(loaded.item.path)}: {loaded.integrity}"
