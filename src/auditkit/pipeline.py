@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .catalog import load_catalog, load_profile
 from .catalog.assessment import Assessment, Auditor, Engagement, load_assessment
@@ -24,6 +25,7 @@ class AssessmentRun:
     results: Results
     assessment_source: str | None
     notes: list[str] = field(default_factory=list)
+    manifest_bytes: bytes | None = None
 
 
 def default_assessment_path(bundle: Path) -> Path:
@@ -63,6 +65,8 @@ def run_assessment(
     loaded_profile = load_profile(profile_name, catalog)
     with open_bundle(bundle_path) as bundle:
         evidence = EvidenceSet.from_bundle(bundle, load_evidence(bundle))
+        with bundle.open_member("manifest.yaml") as handle:
+            manifest_bytes = handle.read()
     if assessment is None:
         day = as_of or _default_as_of(evidence)
         notes.append(f"no assessment file: procedures count as not performed; as-of date {day.isoformat()}")
@@ -70,7 +74,68 @@ def run_assessment(
             auditee=evidence.organization, auditor=Auditor(name="(not recorded)"), as_of=day))
     results = assess(catalog, loaded_profile, evidence, assessment, as_of,
                      options=EngineOptions(limits=limits or Limits()))
-    return AssessmentRun(results, assessment.source, notes)
+    return AssessmentRun(results, assessment.source, notes, manifest_bytes)
+
+
+@dataclass(frozen=True)
+class Signer:
+    """A PKCS#12 signing key and its passphrase, plus optional PAdES options."""
+
+    p12: Path
+    passphrase: bytes | None
+    tsa_url: str | None = None
+    certify: bool = False
+
+
+@dataclass(frozen=True)
+class PipelineOutput:
+    results_path: Path
+    report_path: Path
+    run: AssessmentRun
+    pages: int
+    warnings: list[str]
+    render_seconds: float
+    sign_seconds: float
+
+
+def run_pipeline(bundle_path: Path, outdir: Path, signer: Signer, *, html: bool = False,
+                 **assess_options: Any) -> PipelineOutput:
+    """Assess ``bundle_path``, render the report and sign it: ``results.json`` and ``report.pdf`` in ``outdir``.
+
+    The unsigned PDF exists only as a temp file; ``report.pdf`` appears complete and signed or not at all.
+    """
+    import tempfile
+
+    from .fsio import write_bytes
+    from .report import render_report
+    from .results.io import to_json_bytes
+    from .signing.keys import load_signer
+    from .signing.pades import sign_pdf
+
+    load_signer(signer.p12, signer.passphrase)  # a wrong passphrase fails before the long render
+    run = run_assessment(bundle_path, **assess_options)
+    outdir.mkdir(parents=True, exist_ok=True)
+    results_path = outdir / "results.json"
+    write_bytes(results_path, to_json_bytes(run.results))
+    report_path = outdir / "report.pdf"
+    with tempfile.TemporaryDirectory(dir=outdir, prefix=".render-") as scratch:
+        unsigned = Path(scratch) / "unsigned.pdf"
+        rendered = render_report(results_path, manifest_bytes=run.manifest_bytes, output=unsigned,
+                                 html_output=outdir / "report.html" if html else None)
+        signed = sign_pdf(unsigned, report_path, p12=signer.p12, passphrase=signer.passphrase,
+                          tsa_url=signer.tsa_url, certify=signer.certify)
+    return PipelineOutput(results_path, report_path, run, rendered.pages, list(rendered.warnings),
+                          rendered.seconds, signed.seconds)
+
+
+def sample_bundles(folder: Path) -> list[Path]:
+    """The bundles in a samples folder: sub-folders holding a manifest.yaml, and archives."""
+    found = [p for p in sorted(folder.iterdir())
+             if (p.is_dir() and (p / "manifest.yaml").is_file()) or p.name.endswith((".zip", ".tar.gz"))]
+    if not found:
+        raise InvalidInputError("no evidence bundles here", where=str(folder),
+                                hint="a bundle is a folder with manifest.yaml, a .zip or a .tar.gz")
+    return found
 
 
 def _default_as_of(evidence: object) -> _dt.date:

@@ -13,7 +13,7 @@ from typing import Literal
 
 from .. import schemas, yamlio
 from ..errors import ProblemList
-from .loader import display_path, digest
+from .loader import digest, display_path
 from .models import Catalog, Model
 
 

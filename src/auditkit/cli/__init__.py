@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "assess": "auditkit.cli.assess:assess",
     "bundle": "auditkit.cli.bundle:bundle",
     "controls": "auditkit.cli.controls:controls",
+    "demo": "auditkit.cli.run:demo",
     "diff": "auditkit.cli.diff:diff",
     "schema": "auditkit.cli.controls:schema",
     "serve": "auditkit.cli.intake:serve",
@@ -30,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "fetch": "auditkit.cli.intake:fetch",
     "receipt": "auditkit.cli.intake:receipt",
     "report": "auditkit.cli.report:report",
+    "run": "auditkit.cli.run:run",
     "keys": "auditkit.cli.report:keys",
     "verify": "auditkit.cli.report:verify",
 }

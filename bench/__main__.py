@@ -1,0 +1,212 @@
+"""``python -m bench``: every bar of DESIGN §7, measured beside its baseline in the same run.
+
+Builds its own large inputs under ``bench/out/`` (kept between runs; ``--fresh`` rebuilds),
+runs each measurement ``--repeat`` times after one warm-up run, and prints one table:
+figure, auditkit's median, the baseline's median, their ratio and each side's peak memory
+(max RSS of the process tree, from ``wait4``). The table is also written as JSON to
+``bench/out/results-<UTC time>.json`` so runs can be compared.
+
+    python -m bench                 # everything (takes a few minutes)
+    python -m bench --only startup,catalog --repeat 5
+    python -m bench --quick         # smaller inputs (128 MiB instead of 1 GiB, 10^5 records)
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+OUT = HERE / "out"
+PY = sys.executable
+BIN = Path(PY).parent
+
+
+@dataclass
+class Row:
+    figure: str
+    auditkit_s: float
+    baseline: str
+    baseline_s: float
+    auditkit_mb: float
+    baseline_mb: float
+    bar: str
+    note: str = ""
+
+    @property
+    def ratio(self) -> float:
+        return self.auditkit_s / self.baseline_s if self.baseline_s else float("nan")
+
+
+def run_once(command: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one run of ``command`` (children included)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=cwd)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):
+        raise SystemExit(f"bench: {' '.join(command)} exited {code}:\n{err[-2000:]}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def measure(command: list[str], repeat: int, **kwargs: object) -> tuple[float, float]:
+    run_once(command, **kwargs)  # warm-up
+    runs = [run_once(command, **kwargs) for _ in range(repeat)]
+    return statistics.median(t for t, _ in runs), max(m for _, m in runs)
+
+
+def pair(figure: str, ours: list[str], baseline_name: str, theirs: list[str], repeat: int, bar: str,
+         note: str = "", **kwargs: object) -> Row:
+    a, am = measure(ours, repeat, **kwargs)
+    b, bm = measure(theirs, repeat, **kwargs)
+    return Row(figure, a, baseline_name, b, am, bm, bar, note)
+
+
+def auditkit(*args: str) -> list[str]:
+    return [str(BIN / "auditkit"), *map(str, args)]
+
+
+# --- stages ---------------------------------------------------------------------------------
+
+def stage_startup(args: argparse.Namespace) -> list[Row]:
+    light = "import click"
+    needed = "import click, yaml, jsonschema, pydantic, cel, rfc8785"
+    return [
+        pair("start-up: auditkit --help", auditkit("--help"), "python -c 'import click'",
+             [PY, "-c", light], args.repeat, "<= 2x"),
+        pair("start-up: controls validate (shipped)", auditkit("controls", "validate"),
+             "python -c 'import click,yaml,jsonschema,pydantic,cel,rfc8785'", [PY, "-c", needed], args.repeat,
+             "<= 2x", note="baseline = the imports validation cannot avoid"),
+        pair("start-up: python -c pass (reference)", [PY, "-c", "pass"], "python -c pass", [PY, "-c", "pass"],
+             args.repeat, "-"),
+    ]
+
+
+def stage_catalog(args: argparse.Namespace) -> list[Row]:
+    folder = OUT / "catalog-1000"
+    if args.fresh or not folder.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        subprocess.run([PY, str(HERE / "gen_catalog.py"), "--controls", "1000", "-o", str(folder)], check=True,
+                       stdout=subprocess.DEVNULL)
+    files = sorted(str(p) for p in (folder / "controls").glob("*.yaml"))
+    schema = ROOT / "src" / "auditkit" / "schemas" / "control-family.schema.json"
+    return [pair("catalog: validate 1,000 controls", auditkit("controls", "validate", folder / "controls"),
+                 "check-jsonschema (schema only)", [str(BIN / "check-jsonschema"), "--schemafile", str(schema), *files],
+                 args.repeat, "< 1x", note="auditkit also checks ids, params, kinds and compiles 3,000 CEL checks")]
+
+
+def _bundle(name: str, size: str, files: int) -> Path:
+    folder = OUT / name
+    if not (folder / "manifest.yaml").exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        subprocess.run([PY, str(HERE / "gen_bundle.py"), str(folder), "--size", size, "--files", str(files),
+                        "--max-file-size", "2GiB"], check=True, stdout=subprocess.DEVNULL)
+    for path in folder.rglob("*.txt"):  # page cache warm for every tool alike
+        with path.open("rb") as handle:
+            while handle.read(8 << 20):
+                pass
+    return folder
+
+
+def stage_hashing(args: argparse.Namespace) -> list[Row]:
+    size = "128MiB" if args.quick else "1GiB"
+    rows = []
+    for name, files, bar in (("one-file", 1, ">= 0.9x throughput (ratio <= 1.11)"),
+                             ("many-files", 256, ">= 1.6x throughput (ratio <= 0.625)")):
+        folder = _bundle(f"bundle-{name}-{size}", size, files)
+        blobs = sorted(str(p) for p in folder.rglob("*.txt"))
+        openssl = ["openssl", "dgst", "-sha256", *blobs]
+        rows.append(pair(f"bundle verify, {size} in {files} file(s)", auditkit("bundle", "verify", folder),
+                         "openssl dgst -sha256 (one core)", openssl, args.repeat, bar))
+        rows.append(pair(f"bundle seal, {size} in {files} file(s)", auditkit("bundle", "seal", folder),
+                         "openssl dgst -sha256 (one core)", openssl, args.repeat, bar))
+        rows.append(pair(f"sha256sum, {size} in {files} file(s) (reference)", ["sha256sum", *blobs],
+                         "openssl dgst -sha256 (one core)", openssl, args.repeat, "-"))
+    return rows
+
+
+def stage_engine(args: argparse.Namespace) -> list[Row]:
+    records = 100_000 if args.quick else 1_000_000
+    folder = OUT / f"engine-1000-{records}"
+    if args.fresh or not (folder / "bundle" / "manifest.yaml").exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        subprocess.run([PY, str(HERE / "gen_catalog.py"), "--controls", "1000", "--records", str(records),
+                        "-o", str(folder)], check=True, stdout=subprocess.DEVNULL)
+    results = folder / "results.json"
+    floor = [PY, str(HERE / "floor_engine.py"), str(folder / "bundle")]
+    return [pair(f"assess 1,000 controls over {records:,} records", auditkit(
+        "assess", folder / "bundle", "--controls", folder / "controls", "--as-of", "2026-10-15", "-o", results),
+        "plain Python: parse evidence + one predicate per check", floor, args.repeat, "<= 3 s",
+        note="absolute bar; the baseline is the floor, not a competitor")]
+
+
+def stage_report(args: argparse.Namespace) -> list[Row]:
+    from bench.report_inputs import prepare
+
+    work = prepare(OUT / "report-100", quick=args.quick)
+    out = work / "report.pdf"
+    env = {**os.environ, "AUDITKIT_KEY_PASSPHRASE": "bench-passphrase"}
+    ours = auditkit("report", work / "results.json", "-o", out, "--sign-key", work / "keys" / "signer.p12")
+    raw = [PY, "-c", "import sys, weasyprint; weasyprint.HTML(filename=sys.argv[1]).write_pdf(sys.argv[2])",
+           str(work / "report.html"), str(work / "raw.pdf")]
+    return [pair("report: 100 controls, render + sign", ours, "raw WeasyPrint on the same HTML", raw,
+                 args.repeat, "<= 1.3x; < 1x with both cores", env=env)]
+
+
+STAGES: dict[str, Callable[[argparse.Namespace], list[Row]]] = {
+    "startup": stage_startup,
+    "catalog": stage_catalog,
+    "hashing": stage_hashing,
+    "engine": stage_engine,
+    "report": stage_report,
+}
+
+
+def table(rows: list[Row]) -> str:
+    head = ("figure", "auditkit", "baseline", "base", "ratio", "peak MiB a/b", "bar")
+    body = [(r.figure, f"{r.auditkit_s:.3f} s", r.baseline, f"{r.baseline_s:.3f} s", f"{r.ratio:.2f}",
+             f"{r.auditkit_mb:.0f}/{r.baseline_mb:.0f}", r.bar) for r in rows]
+    widths = [max(len(x[i]) for x in [head, *body]) for i in range(len(head))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in [head, *body]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    notes = [f"  * {r.figure}: {r.note}" for r in rows if r.note]
+    return "\n".join(lines + ([""] + notes if notes else []))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--only", help=f"comma-separated stages of: {', '.join(STAGES)}")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--fresh", action="store_true", help="rebuild generated inputs")
+    args = parser.parse_args()
+    OUT.mkdir(exist_ok=True)
+    chosen = args.only.split(",") if args.only else list(STAGES)
+    rows: list[Row] = []
+    for name in chosen:
+        print(f"bench: {name} …", file=sys.stderr, flush=True)
+        rows.extend(STAGES[name](args))
+    print(table(rows))
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    record = {"when": stamp, "cpus": os.cpu_count(), "repeat": args.repeat, "quick": args.quick,
+              "rows": [{**asdict(r), "ratio": r.ratio} for r in rows]}
+    path = OUT / f"results-{stamp}.json"
+    path.write_text(json.dumps(record, indent=2))
+    print(f"\nwritten: {path}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
