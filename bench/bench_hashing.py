@@ -2,7 +2,7 @@
 
 Builds two 1 GiB bundles under ``bench/out/`` (unless present): one file of 1 GiB,
 and 256 files of 4 MiB. Files are read once first so every tool hashes from the
-page cache; each command runs ``--repeat`` times and the best time counts. Prints
+page cache; the commands run in turn, ``--repeat`` rounds, and each one's best time counts. Prints
 MB/s (10^6 bytes per second), the ratio to OpenSSL and each command's peak memory.
 
     python bench/bench_hashing.py [--size 1GiB] [--repeat 2]
@@ -53,11 +53,6 @@ def run(command: list[str]) -> tuple[float, int]:
     return elapsed, usage.ru_maxrss // 1024
 
 
-def best(command: list[str], repeat: int) -> tuple[float, int]:
-    results = [run(command) for _ in range(repeat)]
-    return min(r[0] for r in results), max(r[1] for r in results)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size", default="1GiB")
@@ -78,7 +73,11 @@ def main() -> int:
             "auditkit bundle seal": auditkit("bundle", "seal", str(folder), *limits),
             "auditkit bundle verify": auditkit("bundle", "verify", str(folder), *limits),
         }
-        timings = {name: best(cmd, args.repeat) for name, cmd in commands.items()}
+        runs: dict[str, list[tuple[float, int]]] = {name: [] for name in commands}
+        for _ in range(args.repeat):  # round robin, so changes in machine load hit every tool alike
+            for name, cmd in commands.items():
+                runs[name].append(run(cmd))
+        timings = {name: (min(r[0] for r in rs), max(r[1] for r in rs)) for name, rs in runs.items()}
         reference = timings["openssl dgst -sha256"][0]
         print(f"\n(load average now {os.getloadavg()[0]:.1f})")
         print(f"## {label}: {total / 1e6:.0f} MB in {len(paths)} file(s)")
