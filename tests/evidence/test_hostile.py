@@ -366,11 +366,10 @@ def test_tar_gz_member_bomb(cli, sandbox):
 def test_zip_member_count_checked_before_parsing(cli, sandbox, monkeypatch):
     extra = [(f"evidence/f{i}.txt", b"x") for i in range(10)]
     bundle = write(sandbox / "b.zip", zip_bytes([*valid_members(), *extra]))
-    from auditkit.evidence import reader
 
     def no_parse(*args, **kwargs):
         raise AssertionError("the central directory was parsed")
 
-    monkeypatch.setattr(reader.zipfile, "ZipFile", no_parse)
+    monkeypatch.setattr(zipfile, "ZipFile", no_parse)
     with pytest.raises(InvalidInputError, match="14 members, over the limit of 5"):
         verify_bundle(bundle, limits=Limits(max_files=5))

@@ -1,0 +1,111 @@
+"""Bundles that are plain folders: walked without following links, members opened with O_NOFOLLOW.
+
+Symbolic links, hard links, devices, pipes and sockets are refused, as are names
+that are not UTF-8. Each member is opened relative to the bundle folder, one
+path segment at a time with ``O_NOFOLLOW``, so a link swapped in after the scan
+is not followed either.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+from pathlib import Path
+from typing import BinaryIO, cast
+
+from ..errors import InvalidInputError
+from .limits import Limits
+from .members import Member, MemberStream, Reader
+
+
+class FolderReader(Reader):
+    """A bundle that is a plain folder. Symlinks, hard links and special files are refused."""
+
+    def __init__(self, source: Path, limits: Limits):
+        super().__init__(source, limits)
+        self._problems.separator = "/"
+        self._root = os.open(source, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            self._scan()
+        except BaseException:
+            os.close(self._root)
+            raise
+
+    def where(self, name: str) -> str:
+        return str(self.source / name)
+
+    def _scan(self) -> None:
+        stack: list[tuple[bytes, str]] = [(os.fsencode(self.source), "")]
+        while stack:
+            path, prefix = stack.pop()
+            try:
+                entries = sorted(os.scandir(path), key=lambda e: e.name)
+            except OSError as exc:
+                self._problems.add(prefix or ".", f"cannot list folder: {exc.strerror}")
+                continue
+            for entry in entries:
+                self._count_entry()
+                try:
+                    text = entry.name.decode("utf-8")
+                except UnicodeDecodeError:
+                    bad = prefix + entry.name.decode("utf-8", "surrogateescape")
+                    self._problems.add(bad, "name is not valid UTF-8")
+                    continue
+                name = prefix + text
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                except OSError as exc:
+                    self._problems.add(name, f"cannot stat: {exc.strerror}")
+                    continue
+                mode = info.st_mode
+                if stat.S_ISLNK(mode):
+                    self._problems.add(
+                        name,
+                        "is a symbolic link; links are not accepted",
+                        "replace it with the file itself",
+                    )
+                elif stat.S_ISDIR(mode):
+                    if self._accept_name(name, folder=True):
+                        stack.append((entry.path, name + "/"))
+                elif not stat.S_ISREG(mode):
+                    self._problems.add(
+                        name, "is a device, pipe or socket; only regular files are accepted"
+                    )
+                elif info.st_nlink > 1:
+                    self._problems.add(
+                        name,
+                        "is a hard link; links are not accepted",
+                        "replace it with a copy of the file",
+                    )
+                elif self._accept_name(name) and self._accept_size(name, info.st_size):
+                    self.members[name] = Member(name, info.st_size)
+        self._problems.raise_if_any()
+
+    def open(self, name: str) -> MemberStream:
+        member = self.members[name]
+        parts = name.split("/")
+        fd = os.dup(self._root)
+        try:
+            for part in parts[:-1]:
+                next_fd = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+                os.close(fd)
+                fd = next_fd
+            file_fd = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=fd)
+        except OSError as exc:
+            raise InvalidInputError(
+                f"cannot open: {exc.strerror}", where=self.where(name)
+            ) from None
+        finally:
+            os.close(fd)
+        info = os.fstat(file_fd)
+        if not stat.S_ISREG(info.st_mode):
+            os.close(file_fd)
+            raise InvalidInputError("is no longer a regular file", where=self.where(name))
+        raw = os.fdopen(file_fd, "rb", buffering=0)
+        limit = max(member.size, min(info.st_size, self.limits.max_file_size))
+        return MemberStream(cast(BinaryIO, raw), self.where(name), limit)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self._root)
