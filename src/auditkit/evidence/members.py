@@ -36,7 +36,7 @@ _MAGIC = (
 )
 _BZIP2_BLOCKS = (b"1AY&SY", b"\x17rE8P\x90")  # first block, or end of an empty stream
 _HEAD = 512
-_READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, tarfile.TarError, ValueError)
+READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, tarfile.TarError, ValueError)
 
 
 def _reason(exc: BaseException) -> str:
@@ -102,7 +102,7 @@ class MemberStream(io.RawIOBase):
             return self._raw.read(size)
         except InvalidInputError:
             raise
-        except _READ_ERRORS as exc:
+        except READ_ERRORS as exc:
             raise InvalidInputError(
                 f"cannot read member: {_reason(exc)} (truncated or corrupt)",
                 where=self._where,
@@ -138,7 +138,7 @@ class MemberStream(io.RawIOBase):
                 got = self._raw.readinto(view)  # type: ignore[attr-defined]
             except InvalidInputError:
                 raise
-            except _READ_ERRORS as exc:
+            except READ_ERRORS as exc:
                 raise InvalidInputError(
                     f"cannot read member: {_reason(exc)} (truncated or corrupt)",
                     where=self._where,

@@ -18,7 +18,7 @@ from typing import BinaryIO, cast
 
 from ..errors import InvalidInputError
 from .limits import Limits
-from .members import _READ_ERRORS, Member, MemberStream, Reader
+from .members import READ_ERRORS, Member, MemberStream, Reader
 from .names import show
 
 
@@ -163,7 +163,7 @@ class ZipReader(Reader):
         info = self._infos[name]
         try:
             raw = self._handle().open(info)
-        except _READ_ERRORS as exc:
+        except READ_ERRORS as exc:
             raise InvalidInputError(
                 f"cannot read member: {str(exc)[:160]} (truncated or corrupt)",
                 where=self.where(name),
