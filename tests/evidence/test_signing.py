@@ -139,3 +139,62 @@ def test_no_passphrase_option_value_on_the_command_line(cli):
     result = cli("bundle", "seal", "--help")
     assert "--passphrase-file" in result.stdout
     assert "--passphrase " not in result.stdout and "--passphrase TEXT" not in result.stdout
+
+
+def _rsa_p12(folder: Path, *, leaf_usage_sign: bool = True) -> tuple[Path, Path]:
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(dt.UTC)
+    ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "RSA Test CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
+          .public_key(ca_key.public_key()).serial_number(1)
+          .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+          .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+          .sign(ca_key, hashes.SHA256()))
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    leaf = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "RSA Submitter")]))
+            .issuer_name(ca_name).public_key(key.public_key()).serial_number(2)
+            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(leaf_usage_sign, False, not leaf_usage_sign, False, False, False,
+                                         False, False, False), critical=True)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+                           critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    p12 = folder / "rsa.p12"
+    p12.write_bytes(pkcs12.serialize_key_and_certificates(
+        b"rsa", key, leaf, [ca], serialization.BestAvailableEncryption(PASS)))
+    ca_pem = folder / "rsa-ca.pem"
+    ca_pem.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    return p12, ca_pem
+
+
+def test_rsa_signature_and_openssl(tmp_path: Path):
+    p12, ca_pem = _rsa_p12(tmp_path)
+    signature = sign_detached(b"canonical", p12, PASS)
+    assert "RSA Submitter" in verify_detached(signature, b"canonical", ca_pem)
+    (tmp_path / "c").write_bytes(b"canonical")
+    (tmp_path / "s").write_bytes(signature)
+    done = subprocess.run(
+        ["openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", str(tmp_path / "s"),
+         "-content", str(tmp_path / "c"), "-CAfile", str(ca_pem), "-purpose", "any", "-out", "/dev/null"],
+        capture_output=True, text=True, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_certificate_without_signing_key_usage_is_refused(tmp_path: Path):
+    p12, ca_pem = _rsa_p12(tmp_path, leaf_usage_sign=False)
+    signature = sign_detached(b"canonical", p12, PASS)
+    with pytest.raises(IntegrityError, match="not allowed to sign"):
+        verify_detached(signature, b"canonical", ca_pem)

@@ -114,6 +114,17 @@ def _check_signature(
         raise ValueError(f"unsupported signature algorithm {algo} for {type(public_key).__name__}")
 
 
+def _check_key_usage(cert: Any, where: str) -> None:
+    from cryptography import x509
+
+    try:
+        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return
+    if not (usage.digital_signature or usage.content_commitment):
+        raise _fail("the signer's certificate is not allowed to sign (key usage)", where)
+
+
 def verify_detached(
     signature: bytes,
     content: bytes,
@@ -168,6 +179,7 @@ def verify_detached(
         else:
             signed_bytes = content
         leaf = x509.load_der_x509_certificate(signer_cert.dump())
+        _check_key_usage(leaf, where)
         intermediates = [
             x509.load_der_x509_certificate(c.dump())
             for c in certs
