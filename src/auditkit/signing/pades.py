@@ -188,6 +188,21 @@ def _pdf17_signer_class() -> Any:
     return Pdf17Signer
 
 
+def _refresh_asn1_oid_maps() -> None:
+    """Make asn1crypto rebuild its name->OID maps so OIDs registered after first use resolve.
+
+    asn1crypto caches ``_reverse_map`` on first use; modules imported later (``asn1crypto.tsp``,
+    pyHanko's attribute registrations) add names to ``_map`` only. If anything (our bundle
+    CMS verification, say) used the map first, signing then fails with
+    ``int() ... 'signing_certificate_v2'``. Resetting the cache is cheap and safe.
+    """
+    from asn1crypto import cms, x509
+
+    for cls in (cms.CMSAttributeType, cms.ContentType, x509.ExtensionId):
+        if cls._map is not None:
+            cls._reverse_map = {name: oid for oid, name in cls._map.items()}
+
+
 def sign_pdf(
     input: bytes | Path,  # noqa: A002 - the documented API name
     output: Path,
@@ -214,6 +229,8 @@ def sign_pdf(
     from pyhanko.pdf_utils.misc import PdfError
     from pyhanko.sign import fields, signers
     from pyhanko.sign.general import SigningError
+
+    _refresh_asn1_oid_maps()
 
     _Pdf17Signer = _pdf17_signer_class()  # noqa: N806 - a class
 
