@@ -22,8 +22,6 @@ from .support import (
     bundle_files,
     free_port,
     good_zip,
-    needs_packer,
-    needs_verifier,
     start_server,
     stop_server,
     write_folder,
@@ -42,7 +40,6 @@ def _log_ok(store: Path) -> str:
     return result.output
 
 
-@needs_verifier
 def test_submit_fetch_and_verify_receipt(live: LiveServer, tenants: Tenants, tmp_path: Path):
     archive = good_zip(tmp_path)
     receipt = tmp_path / "receipt.json"
@@ -75,7 +72,6 @@ def test_submit_fetch_and_verify_receipt(live: LiveServer, tenants: Tenants, tmp
     _log_ok(tenants.store)
 
 
-@needs_verifier
 def test_submit_rejected_bundle_exit_3_with_reasons(live: LiveServer, tenants: Tenants,
                                                     tmp_path: Path):
     files = bundle_files("acme-bad")
@@ -89,8 +85,6 @@ def test_submit_rejected_bundle_exit_3_with_reasons(live: LiveServer, tenants: T
     assert json.loads(receipt.read_text())["receipt"]["verdict"] == "rejected"
 
 
-@needs_verifier
-@needs_packer
 def test_submit_packs_a_folder_first(live: LiveServer, tenants: Tenants, tmp_path: Path):
     folder = write_folder(tmp_path / "acme-folder", bundle_files("acme-folder"))
     result = _run(["submit", str(folder), "--server", live.url], tenants.acme)
@@ -153,7 +147,6 @@ def test_over_cap_upload_refused_and_nothing_left(tenants: Tenants, tmp_path: Pa
         stop_server(server)
 
 
-@needs_verifier
 def test_twenty_concurrent_uploads(live: LiveServer, tenants: Tenants, tmp_path: Path):
     archives = [good_zip(tmp_path, f"acme-c{i:02d}") for i in range(20)]
 
@@ -236,12 +229,7 @@ def test_sigkill_mid_upload_then_restart(tenants: Tenants, tmp_path: Path):
         response = httpx.post(f"{restarted.url}/api/v1/bundles",
                               content=good_zip(tmp_path).read_bytes(),
                               headers=bearer(tenants.acme), timeout=30)
-        from .support import HAVE_VERIFIER
-
-        if HAVE_VERIFIER:
-            assert response.status_code == 201, response.text
-        else:  # pragma: no cover - until the verifier lands the server says so
-            assert response.status_code == 503
+        assert response.status_code == 201, response.text
         _log_ok(tenants.store)
     finally:
         stop_server(restarted)

@@ -14,11 +14,8 @@ from .support import (
     bundle_files,
     good_zip,
     hostile_bundles,
-    needs_verifier,
     write_tgz,
 )
-
-pytestmark = needs_verifier
 
 
 def _events(store: Path) -> list[dict[str, object]]:

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
-from .support import LiveServer, Tenants, good_zip, needs_verifier, write_zip
+from .support import LiveServer, Tenants, good_zip, write_zip
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists() or shutil.which("chromium") is None,
-    reason="needs Debian's chromium (apt-get install -y chromium)",
-)
+# Debian's chromium is required (apt-get install -y chromium; .ci/run installs it).
 
 
 @pytest.fixture
@@ -46,7 +42,6 @@ def _upload(page, live: LiveServer, token: str, archive: Path) -> None:
     page.wait_for_load_state()
 
 
-@needs_verifier
 def test_upload_accepted_shows_verdict_and_receipt(page, live: LiveServer, tenants: Tenants,
                                                    tmp_path: Path):
     archive = good_zip(tmp_path)
@@ -59,7 +54,6 @@ def test_upload_accepted_shows_verdict_and_receipt(page, live: LiveServer, tenan
     page.screenshot(path=str(tmp_path / "accepted.png"), full_page=True)
 
 
-@needs_verifier
 def test_upload_rejected_shows_reasons(page, live: LiveServer, tenants: Tenants, tmp_path: Path):
     archive = write_zip(tmp_path / "<b>evil<i>.zip", {"manifest.yaml": b"bundle: {}\n",
                                                        "<script>x</script>.txt": b"x"})

@@ -7,13 +7,12 @@ import json
 import uuid
 
 import pytest
+import trestle.oscal.assessment_results as trestle_ar
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from auditkit.errors import InvalidInputError
 from auditkit.results.formats import oscal
-
-trestle_ar = pytest.importorskip("trestle.oscal.assessment_results")
 
 TIME_KEYS = {"last-modified", "start", "end", "collected", "deadline"}
 
