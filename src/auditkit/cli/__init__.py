@@ -99,7 +99,8 @@ def cli(debug: bool) -> None:
 
     \b
     Exit codes: 0 ok, 1 score under --fail-under, 2 usage, 3 invalid input,
-    4 integrity or signature failure, 5 internal error.
+    4 integrity or signature failure, 5 internal error,
+    6 intake server unreachable (submit/fetch only).
     """
 
 
