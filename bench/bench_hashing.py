@@ -40,8 +40,8 @@ def ensure(folder: Path, size: str, files: int) -> list[Path]:
     return paths
 
 
-def run(command: list[str]) -> tuple[float, int]:
-    """Seconds and peak RSS (MiB) of one run."""
+def run(command: list[str]) -> tuple[float, int, float]:
+    """Wall seconds, peak RSS (MiB) and CPU seconds (user + system) of one run."""
     started = time.perf_counter()
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -50,7 +50,7 @@ def run(command: list[str]) -> tuple[float, int]:
     stderr = proc.stderr.read().decode() if proc.stderr else ""
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(command[:4])}… failed ({proc.returncode}): {stderr[-500:]}")
-    return elapsed, usage.ru_maxrss // 1024
+    return elapsed, usage.ru_maxrss // 1024, usage.ru_utime + usage.ru_stime
 
 
 def main() -> int:
@@ -73,18 +73,22 @@ def main() -> int:
             "auditkit bundle seal": auditkit("bundle", "seal", str(folder), *limits),
             "auditkit bundle verify": auditkit("bundle", "verify", str(folder), *limits),
         }
-        runs: dict[str, list[tuple[float, int]]] = {name: [] for name in commands}
+        runs: dict[str, list[tuple[float, int, float]]] = {name: [] for name in commands}
         for _ in range(args.repeat):  # round robin, so changes in machine load hit every tool alike
             for name, cmd in commands.items():
                 runs[name].append(run(cmd))
-        timings = {name: (min(r[0] for r in rs), max(r[1] for r in rs)) for name, rs in runs.items()}
+        timings = {
+            name: (min(r[0] for r in rs), max(r[1] for r in rs), min(r[2] for r in rs))
+            for name, rs in runs.items()
+        }
         reference = timings["openssl dgst -sha256"][0]
         print(f"\n(load average now {os.getloadavg()[0]:.1f})")
         print(f"## {label}: {total / 1e6:.0f} MB in {len(paths)} file(s)")
-        print(f"{'command':<24} {'seconds':>8} {'MB/s':>8} {'vs openssl':>10} {'peak RSS':>9}")
-        for name, (seconds, rss) in timings.items():
+        print(f"{'command':<24} {'seconds':>8} {'MB/s':>8} {'vs openssl':>10} {'CPU s':>6} "
+              f"{'peak RSS':>9}")
+        for name, (seconds, rss, cpu) in timings.items():
             print(f"{name:<24} {seconds:>8.2f} {total / seconds / 1e6:>8.0f} "
-                  f"{reference / seconds:>9.2f}x {rss:>6} MiB")
+                  f"{reference / seconds:>9.2f}x {cpu:>6.2f} {rss:>6} MiB")
     return 0
 
 
