@@ -476,8 +476,8 @@ def contains(item: Any, collection: Any) -> bool:
             return item in collection
         raise Fallback("in with an aggregate")
     if tc is dict:
-        if ta is list or ta is dict:
-            raise Fallback("aggregate map key")
+        if ta is not str and ta is not int and ta is not bool:
+            raise Fallback("not a map key type")  # CEL raises for null, double, list, map
         return item in collection
     raise Fallback("in over a non-collection")
 
