@@ -194,8 +194,13 @@ def render_report(
     manifest_bytes: bytes | None,
     output: Path,
     html_output: Path | None = None,
+    jobs: int = 1,
 ) -> RenderedReport:
-    """Render ``results`` (a results file or model) to an unsigned PDF/A-3b at ``output``."""
+    """Render ``results`` (a results file or model) to an unsigned PDF/A-3b at ``output``.
+
+    ``jobs=2`` lays out and draws the two halves of the report in two processes and
+    joins them (:mod:`.parallel`); if that is not possible it renders in one process.
+    """
     import weasyprint
     from weasyprint.urls import FatalURLFetchingError
 
@@ -212,6 +217,19 @@ def render_report(
     fetcher = make_fetcher(folder)
 
     started = time.perf_counter()
+    if jobs > 1:
+        parallel = _render_parallel(
+            html, folder=folder, model=model, raw=raw, manifest_bytes=manifest_bytes,
+            results_sha256=results_sha256, manifest_sha256=manifest_sha256, moment=moment,
+        )
+        if parallel is not None:
+            return _finish(
+                parallel.pdf, pages=parallel.pages, output=output, html_output=html_output,
+                html=html, folder=folder, results_sha256=results_sha256,
+                manifest_sha256=manifest_sha256, seconds=time.perf_counter() - started,
+                warnings=parallel.warnings,
+            )
+        started = time.perf_counter()
     with _captured_warnings() as collected, _source_date_epoch(moment):
         try:
             document = weasyprint.HTML(
@@ -244,6 +262,17 @@ def render_report(
                 where=str(folder), hint="templates may use only their own folder and data: URLs",
             ) from None
     seconds = time.perf_counter() - started
+    return _finish(
+        pdf, pages=len(document.pages), output=output, html_output=html_output, html=html,
+        folder=folder, results_sha256=results_sha256, manifest_sha256=manifest_sha256,
+        seconds=seconds, warnings=collected.messages,
+    )
+
+
+def _finish(
+    pdf: Any, *, pages: int, output: Path, html_output: Path | None, html: str, folder: Path,
+    results_sha256: str, manifest_sha256: str | None, seconds: float, warnings: list[str],
+) -> RenderedReport:
     if not isinstance(pdf, bytes) or not pdf.startswith(b"%PDF-"):
         raise InternalError("WeasyPrint produced no PDF")
     write_bytes(Path(output), pdf)
@@ -256,9 +285,62 @@ def render_report(
     return RenderedReport(
         output=Path(output),
         html_output=Path(html_output) if html_output else None,
-        pages=len(document.pages),
+        pages=pages,
         results_sha256=results_sha256,
         manifest_sha256=manifest_sha256,
         seconds=seconds,
-        warnings=collected.messages,
+        warnings=warnings,
     )
+
+
+def _render_parallel(
+    html: str, *, folder: Path, model: Results, raw: bytes, manifest_bytes: bytes | None,
+    results_sha256: str, manifest_sha256: str | None, moment: dt.datetime,
+) -> Any:
+    """The PDF rendered in two processes (:mod:`.parallel`), or None to render in one.
+
+    The chunk carrying the cover gets the same metadata and attachments as the
+    one-process rendering; a forbidden resource or any failure falls back to the
+    one-process path, which reports it.
+    """
+    import weasyprint
+
+    from .fetcher import make_fetcher
+    from .parallel import ParallelUnavailable, render_pdf_parallel
+
+    def make_document(chunk: str) -> Any:
+        return weasyprint.HTML(
+            string=chunk, base_url=folder.resolve().as_uri() + "/",
+            url_fetcher=make_fetcher(folder),
+        ).render()
+
+    def write(document: Any, index: int) -> bytes:
+        if index != 0:
+            return document.write_pdf(pdf_variant="pdf/a-3b")
+        document.metadata.custom["AuditkitResultsSHA256"] = results_sha256
+        document.metadata.custom["AuditkitBundleRootHash"] = model.bundle.root_hash
+        attachments = [
+            weasyprint.Attachment(
+                string=raw, name=RESULTS_NAME, description="Assessment results (auditkit)",
+                created=moment, modified=moment, relationship="Data",
+            )
+        ]
+        if manifest_bytes:
+            document.metadata.custom["AuditkitManifestSHA256"] = manifest_sha256 or ""
+            attachments.append(
+                weasyprint.Attachment(
+                    string=manifest_bytes, name=MANIFEST_NAME,
+                    description="Evidence bundle manifest", created=moment,
+                    modified=moment, relationship="Data",
+                )
+            )
+        return document.write_pdf(
+            pdf_variant="pdf/a-3b", custom_metadata=True, attachments=attachments
+        )
+
+    with _source_date_epoch(moment):
+        try:
+            return render_pdf_parallel(html, make_document=make_document, write=write)
+        except ParallelUnavailable as exc:
+            logging.getLogger("auditkit.report").info("rendering in one process: %s", exc)
+            return None
