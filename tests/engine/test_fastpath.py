@@ -349,3 +349,48 @@ def test_every_shipped_expression_agrees_with_cel_on_the_samples(root: Any, samp
     print(sample, tally)
     assert set(tally) <= {"agreed", "not-run", "fallback"}, tally
     assert tally["agreed"] > 1000
+
+
+@pytest.mark.parametrize("sample", ["acme-us", "globex", "globex-tampered"])
+def test_results_are_identical_with_and_without_the_fast_path(invoke, root, tmp_path, monkeypatch, sample):
+    from auditkit.engine.evaluate import Evaluator
+
+    fast, slow = tmp_path / "fast.json", tmp_path / "slow.json"
+    assert invoke("assess", root / "evidence_samples" / sample, "--as-of", "2026-10-15", "-o", fast).exit_code == 0
+    monkeypatch.setattr(Evaluator, "_run_fast", lambda self, task: None)
+    assert invoke("assess", root / "evidence_samples" / sample, "--as-of", "2026-10-15", "-o", slow).exit_code == 0
+    assert fast.read_bytes() == slow.read_bytes()
+
+
+def test_engine_scenarios_are_identical_with_and_without_the_fast_path(catalog, profile, monkeypatch):
+    from auditkit.engine import EngineOptions, assess
+    from auditkit.engine.evaluate import Evaluator
+    from auditkit.results.io import to_json_bytes
+
+    from .conftest import AS_OF, GIZMOS_FOREIGN, WIDGETS_OK, assessment, document, evidence, monthly_reports
+
+    widgets = WIDGETS_OK + [{"name": "bad", "approved": False, "n": 99, "colour": "red"},
+                            {"name": "odd", "approved": "yes", "n": 1},  # CEL decides this one
+                            *({"name": f"x{i}", "approved": False, "n": i, "colour": "blue"} for i in range(80))]
+    sets = [
+        evidence(document("widget-list", "evidence/widgets.json", widgets),
+                 document("gizmo-list", "evidence/gizmos.json", GIZMOS_FOREIGN), *monthly_reports()),
+        evidence(document("widget-list", "evidence/widgets.json", [{"name": "x", "approved": False, "n": 1}])),
+        evidence(document("widget-list", "evidence/widgets.json", [{"name": "\ud800", "approved": True, "n": 1}])),
+        evidence(document("widget-list", "evidence/widgets.json", [{"name": "big", "approved": True, "n": 2**63}])),
+    ]
+    options = EngineOptions(isolated=False)
+    answered: list[bool] = []
+    original = Evaluator._run_fast
+
+    def counting(self: Evaluator, task: Any) -> Any:
+        outcome = original(self, task)
+        answered.append(outcome is not None)
+        return outcome
+
+    monkeypatch.setattr(Evaluator, "_run_fast", counting)
+    fast = [to_json_bytes(assess(catalog, profile, ev, assessment(), AS_OF, options=options)) for ev in sets]
+    assert answered.count(True) >= 6 and answered.count(False) > 0, answered
+    monkeypatch.setattr(Evaluator, "_run_fast", lambda self, task: None)
+    slow = [to_json_bytes(assess(catalog, profile, ev, assessment(), AS_OF, options=options)) for ev in sets]
+    assert fast == slow

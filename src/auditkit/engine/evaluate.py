@@ -1,10 +1,15 @@
 """Evaluating one check against the evidence, inside a worker process.
 
-An :class:`Evaluator` holds one CEL context per worker: each evidence kind is
-converted into it once, on first use, and shared by every check that reads it;
-``params`` (and ``r`` when hunting offenders) are swapped in per check. Offenders
-are looked for only when a check fails: records are judged in chunks with one CEL
-call each, and one by one only inside a failing chunk.
+Each check is tried first on the fast path (:mod:`.fastpath`): plain Python over
+the evidence as loaded, with no CEL context at all; an ``each`` check's rule is
+judged record by record in Python and its offenders collected there too. The fast
+path answers exactly as CEL would or raises ``Fallback``; then, and for expressions
+outside its subset, the check is evaluated with CEL as before: an :class:`Evaluator`
+holds one CEL context per worker, each evidence kind is converted into it once, on
+first use, and shared by every check that reads it; ``params`` (and ``r`` when
+hunting offenders) are swapped in per check. CEL looks for offenders only when a
+check fails: records are judged in chunks with one CEL call each, and one by one
+only inside a failing chunk. Either way the outcome is the same.
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .cel import compile_expr, make_context
+from .cel import MAX_COMPREHENSION_DEPTH, MAX_EXPR_CHARS, MAX_NESTING, CelCompileError, compile_expr, make_context
+from .cel import _guard as cel_guard
+from .fastpath import Fallback, FastExpr, compile_fast, plain
 from .inputs import EvidenceSet
 
 MAX_OFFENDERS = 50
@@ -63,21 +70,39 @@ class Evaluator:
                  on_load: Callable[[str | None], None] | None = None):
         self.evidence = evidence
         self.on_load = on_load
-        self.context = make_context({"as_of": as_of, "period": {"start": period[0], "end": period[1]}})
+        self.as_of = as_of
+        self.period = {"start": period[0], "end": period[1]}
+        self._context: Any = None
         self.loaded: set[str] = set()
         self.programs: dict[str, Any] = {}
+        self.values: dict[str, dict[str, Any] | None] = {}
+        self.plain: dict[str, bool] = {}
+        self.fast: dict[str, FastExpr | None] = {}
+
+    @property
+    def context(self) -> Any:
+        """The worker's CEL context, made on first use (the fast path needs none)."""
+        if self._context is None:
+            self._context = make_context({"as_of": self.as_of, "period": self.period})
+        return self._context
 
     def program(self, source: str) -> Any:
         if source not in self.programs:
             self.programs[source] = compile_expr(source).program
         return self.programs[source]
 
+    def value(self, kind: str) -> dict[str, Any] | None:
+        """``{documents, records, latest}`` of ``kind`` as plain Python, built once per worker."""
+        if kind not in self.values:
+            self.values[kind] = self.evidence.cel_value(kind)
+        return self.values[kind]
+
     def _ensure(self, kinds: tuple[str, ...]) -> None:
         for kind in kinds:
             if kind not in self.loaded:
                 if self.on_load is not None:
                     self.on_load(kind)
-                value = self.evidence.cel_value(kind)
+                value = self.value(kind)
                 if value is not None:
                     self.context.add_variable(kind.replace("-", "_"), value)
                 self.loaded.add(kind)
@@ -85,6 +110,81 @@ class Evaluator:
                     self.on_load(None)
 
     def run(self, task: CheckTask) -> CheckOutcome:
+        """Judge ``task``: on the fast path when it can be sure, else with CEL."""
+        outcome = self._run_fast(task)
+        return outcome if outcome is not None else self._run_cel(task)
+
+    # -------------------------------------------------------------------- fast path
+
+    def _fast(self, source: str) -> FastExpr | None:
+        if source not in self.fast:
+            self.fast[source] = compile_fast(source)
+        return self.fast[source]
+
+    def _env(self, task: CheckTask) -> dict[str, Any] | None:
+        """The variables a check sees, as plain Python; None if CEL would see them otherwise."""
+        if not plain(task.params):
+            return None
+        env: dict[str, Any] = {"as_of": self.as_of, "period": self.period, "params": task.params}
+        for kind in task.kinds:
+            value = self.value(kind)
+            if value is None:
+                continue
+            if kind not in self.plain:
+                self.plain[kind] = plain(value)
+            if not self.plain[kind]:
+                return None
+            env[kind.replace("-", "_")] = value
+        return env
+
+    def _run_fast(self, task: CheckTask) -> CheckOutcome | None:
+        if not _cel_accepts(task.combined):
+            return None
+        if task.each:
+            each = self._fast(task.each)
+            rule = self._fast(f"!({task.where or 'true'}) || ({task.assert_})")
+            if each is None or rule is None:
+                return None
+            env = self._env(task)
+            if env is None:
+                return None
+            judged = _judge_each(each, rule, env)
+            if judged is None:
+                return None
+            outcome, complete = judged
+            if not complete:
+                self._cel_offenders(task, outcome)
+            return outcome
+        expr = self._fast(task.combined)
+        if expr is None:
+            return None
+        env = self._env(task)
+        if env is None:
+            return None
+        try:
+            verdict = expr.test(env)
+        except Fallback:
+            return None
+        if verdict:
+            return CheckOutcome("pass")
+        outcome = CheckOutcome("fail")
+        if task.offenders:
+            listing = self._fast(task.offenders)
+            try:
+                if listing is None:
+                    raise Fallback("offenders outside the fast subset")
+                found = listing.value(env)
+            except Fallback:
+                self._cel_offenders(task, outcome)
+            else:
+                if isinstance(found, list):
+                    outcome.offenders = found[:MAX_OFFENDERS]
+                    outcome.offender_count = len(found)
+        return outcome
+
+    # -------------------------------------------------------------------- CEL
+
+    def _run_cel(self, task: CheckTask) -> CheckOutcome:
         try:
             self._ensure(task.kinds)
             self.context.add_variable("params", task.params)
@@ -94,12 +194,21 @@ class Evaluator:
         except BaseException as exc:  # noqa: BLE001 - CEL raises PanicException, a BaseException
             return CheckOutcome("error", f"could not evaluate: {short(exc)}")
         if not isinstance(value, bool):
-            return CheckOutcome("error", f"expression gave {type(value).__name__} {short(ValueError(repr(value)))}, not true/false")
+            shown = short(ValueError(repr(value)))
+            return CheckOutcome("error", f"expression gave {type(value).__name__} {shown}, not true/false")
         judged = self._size(task.each) if task.each else None
         if value:
             return CheckOutcome("pass", records_judged=judged)
         outcome = CheckOutcome("fail", records_judged=judged)
+        self._cel_offenders(task, outcome)
+        return outcome
+
+    def _cel_offenders(self, task: CheckTask, outcome: CheckOutcome) -> None:
+        outcome.offenders = []
+        outcome.offender_count = 0
         try:
+            self._ensure(task.kinds)
+            self.context.add_variable("params", task.params)
             if task.each:
                 self._each_offenders(task, outcome)
             elif task.offenders:
@@ -111,7 +220,6 @@ class Evaluator:
             raise
         except BaseException as exc:  # noqa: BLE001
             outcome.reason = f"offenders could not be listed: {short(exc)}"
-        return outcome
 
     def _size(self, each: str) -> int | None:
         try:
@@ -121,7 +229,7 @@ class Evaluator:
         return int(size) if isinstance(size, int) else None
 
     def _each_offenders(self, task: CheckTask, outcome: CheckOutcome) -> None:
-        records = self.program(task.each).execute(self.context)
+        records = self.program(task.each or "null").execute(self.context)
         if not isinstance(records, list):
             return
         rule = f"!({task.where or 'true'}) || ({task.assert_})"
@@ -131,10 +239,11 @@ class Evaluator:
             chunk = records[start : start + CHUNK]
             self.context.add_variable("auditkit_chunk", chunk)
             try:
-                if chunk_rule.execute(self.context) is True:
-                    continue
+                whole = chunk_rule.execute(self.context) is True
             except BaseException:  # noqa: BLE001 - judge record by record below
-                pass
+                whole = False
+            if whole:
+                continue
             for record in chunk:
                 self.context.add_variable("r", record)
                 try:
@@ -146,3 +255,63 @@ class Evaluator:
                     if len(outcome.offenders) < MAX_OFFENDERS:
                         outcome.offenders.append(record)
         self.context.add_variable("auditkit_chunk", [])
+
+
+def _cel_accepts(source: str) -> bool:
+    """Whether CEL's load-time guards accept ``source`` (the combined ``each`` form may not)."""
+    if (len(source) <= MAX_EXPR_CHARS and source.count("(") + source.count("[") + source.count("{") <= MAX_NESTING
+            and source.count("all") + source.count("exists") <= MAX_COMPREHENSION_DEPTH):
+        return True  # cannot be too long or nested too deep: skip the scan
+    try:
+        cel_guard(source)
+    except CelCompileError:
+        return False
+    return True
+
+
+def _judge_each(each: FastExpr, rule: FastExpr, env: dict[str, Any]) -> tuple[CheckOutcome, bool] | None:
+    """``each.all(r, rule)`` in Python, and whether its offenders are complete; None when CEL must decide.
+
+    Like CEL's ``all``, the verdict is the first record that is not true: false fails
+    the check, anything else (an error, a non-bool) is CEL's to report. Offenders are
+    then every record whose rule is not true, as CEL's own hunt finds them; a record
+    the fast path is unsure of leaves the hunt to CEL."""
+    try:
+        records = each.value(env)
+    except Fallback:
+        return None
+    if type(records) is not list:
+        return None
+    judge = rule.fn
+    first_false = -1
+    try:
+        for index, record in enumerate(records):
+            env["r"] = record
+            verdict = judge(env)
+            if verdict is not True:
+                if verdict is False:
+                    first_false = index
+                    break
+                return None
+    except Exception:  # noqa: BLE001 - any doubt: CEL decides
+        return None
+    if first_false < 0:
+        return CheckOutcome("pass", records_judged=len(records)), True
+    outcome = CheckOutcome("fail", records_judged=len(records))
+    offenders = [records[first_false]]
+    count = 1
+    try:
+        for record in records[first_false + 1 :]:
+            env["r"] = record
+            verdict = judge(env)
+            if verdict is not True:
+                if verdict is not False:
+                    raise Fallback("rule is not a bool")
+                count += 1
+                if len(offenders) < MAX_OFFENDERS:
+                    offenders.append(record)
+    except Exception:  # noqa: BLE001 - CEL might still judge this record true
+        return outcome, False
+    outcome.offenders = offenders
+    outcome.offender_count = count
+    return outcome, True

@@ -830,3 +830,63 @@ def compile_fast(source: str) -> FastExpr | None:
         return FastExpr(source, _compile(node))
     except (_Unsupported, RecursionError):
         return None
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (JSON "\ud800"): CEL refuses the value
+        return False
+    return True
+
+
+def plain(value: Any) -> bool:  # noqa: C901 - one flat loop is the fast way to walk evidence
+    """True when CEL takes ``value`` exactly as the fast path sees it.
+
+    That is JSON-shaped data: maps with string keys, lists, strings without lone
+    surrogates, ints within int64, doubles, bools and null. Anything else (a lone
+    surrogate makes CEL refuse the whole variable; a bigger int becomes a uint or a
+    double there) sends every check that reads the value to CEL."""
+    stack = [value]
+    pop = stack.pop
+    push = stack.append
+    while stack:
+        item = pop()
+        kind = type(item)
+        if kind is dict:
+            for key, element in item.items():
+                if type(key) is not str or not (key.isascii() or _utf8(key)):
+                    return False
+                element_kind = type(element)
+                if element_kind is str:
+                    if not element.isascii() and not _utf8(element):
+                        return False
+                elif element_kind is int:
+                    if not INT_MIN <= element <= INT_MAX:
+                        return False
+                elif element_kind is dict or element_kind is list:
+                    push(element)
+                elif element_kind is not bool and element_kind is not float and element is not None:
+                    return False
+        elif kind is list:
+            for element in item:
+                element_kind = type(element)
+                if element_kind is dict or element_kind is list:
+                    push(element)
+                elif element_kind is str:
+                    if not element.isascii() and not _utf8(element):
+                        return False
+                elif element_kind is int:
+                    if not INT_MIN <= element <= INT_MAX:
+                        return False
+                elif element_kind is not bool and element_kind is not float and element is not None:
+                    return False
+        elif kind is str:
+            if not item.isascii() and not _utf8(item):
+                return False
+        elif kind is int:
+            if not INT_MIN <= item <= INT_MAX:
+                return False
+        elif kind is not bool and kind is not float and item is not None:
+            return False
+    return True
