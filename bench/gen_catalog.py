@@ -4,10 +4,13 @@
     python bench/gen_catalog.py --controls 1000 --records 1000000 -o /tmp/big   # + evidence set
 
 Controls are spread over families of 100; each has two `each`/`assert` checks and one
-`expr` check over one of ten evidence kinds (the common shapes of the shipped catalog:
-membership in a parameter list, equality, comparisons, boolean fields, size). With
-``--records`` a bundle folder (``bundle/``) with that many records spread over the ten
-kinds is written too, as JSON lists, with a manifest (sealed by auditkit).
+`expr` check over one evidence kind (the common shapes of the shipped catalog:
+membership in a parameter list, equality, comparisons, boolean fields, size). Kinds
+scale with the catalog: ``--per-kind`` controls read each kind (default 10, the
+realistic shape: 1,000 controls, 100 kinds); ``--per-kind 100`` gives the older
+shape of ten kinds shared by 100 controls each. With ``--records`` a bundle folder
+(``bundle/``) with that many records spread evenly over the kinds is written too, as
+JSON lists, with a manifest (sealed by auditkit).
 """
 
 from __future__ import annotations
@@ -17,7 +20,10 @@ import json
 import random
 from pathlib import Path
 
-KINDS = [f"asset-list-{i}" for i in range(10)]
+
+def kinds(controls: int, per_kind: int) -> list[str]:
+    return [f"asset-list-{i}" for i in range(max(1, -(-controls // per_kind)))]
+
 REGIONS = ["us-east-1", "us-east-2", "us-west-1", "us-west-2"]
 
 CHECKS = [
@@ -29,8 +35,7 @@ CHECKS = [
 ]
 
 
-def control(family: str, number: int, rng: random.Random) -> dict:
-    kind = KINDS[number % len(KINDS)]
+def control(family: str, number: int, rng: random.Random, kind: str) -> dict:
     var = kind.replace("-", "_")
     picks = rng.sample(CHECKS, 2)
     checks = []
@@ -61,7 +66,7 @@ def control(family: str, number: int, rng: random.Random) -> dict:
     }
 
 
-def write_catalog(out: Path, count: int, seed: int = 7) -> None:
+def write_catalog(out: Path, count: int, per_kind: int = 10, seed: int = 7) -> None:
     import yaml
 
     class _NoAliases(yaml.SafeDumper):
@@ -71,9 +76,11 @@ def write_catalog(out: Path, count: int, seed: int = 7) -> None:
     rng = random.Random(seed)
     out.mkdir(parents=True, exist_ok=True)
     families = (count + 99) // 100
+    names = kinds(count, per_kind)
     for f in range(families):
         family = "X" + chr(ord("A") + f // 26) + chr(ord("A") + f % 26)
-        controls = [control(family, n, rng) for n in range(1, min(100, count - f * 100) + 1)]
+        controls = [control(family, n, rng, names[(f * 100 + n - 1) % len(names)])
+                    for n in range(1, min(100, count - f * 100) + 1)]
         doc = {"family": {"id": family, "title": f"Synthetic family {family}", "version": "bench"},
                "controls": controls}
         text = yaml.dump(doc, Dumper=_NoAliases, sort_keys=False, width=200)
@@ -96,13 +103,13 @@ def records(kind_index: int, count: int, rng: random.Random) -> list[dict]:
     return out
 
 
-def write_bundle(out: Path, total: int, seed: int = 11) -> None:
+def write_bundle(out: Path, total: int, names: list[str], seed: int = 11) -> None:
     rng = random.Random(seed)
     evidence = out / "evidence"
     evidence.mkdir(parents=True, exist_ok=True)
     items = []
-    per_kind = total // len(KINDS)
-    for index, kind in enumerate(KINDS):
+    per_kind = total // len(names)
+    for index, kind in enumerate(names):
         path = evidence / f"{kind}.json"
         path.write_text(json.dumps(records(index, per_kind, rng), separators=(",", ":")))
         items.append(f"  - {{path: evidence/{kind}.json, kind: {kind}, collected_at: 2026-09-30T00:00:00Z, "
@@ -127,11 +134,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--controls", type=int, default=1000)
     parser.add_argument("--records", type=int, default=0, help="also write a bundle with this many records")
+    parser.add_argument("--per-kind", type=int, default=10, help="controls reading each evidence kind")
     parser.add_argument("-o", "--output", type=Path, required=True)
     args = parser.parse_args()
-    write_catalog(args.output / "controls", args.controls)
+    write_catalog(args.output / "controls", args.controls, args.per_kind)
     if args.records:
-        write_bundle(args.output / "bundle", args.records)
+        write_bundle(args.output / "bundle", args.records, kinds(args.controls, args.per_kind))
     print(f"wrote {args.controls} controls" + (f" and {args.records} records" if args.records else "")
           + f" under {args.output}")
 
