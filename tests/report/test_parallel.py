@@ -169,11 +169,14 @@ def test_parallel_output_is_reproducible(tmp_path: Path, monkeypatch: pytest.Mon
     assert (tmp_path / "a.pdf").read_bytes() == (tmp_path / "b.pdf").read_bytes()
 
 
-def test_split_needs_two_control_sections() -> None:
-    from auditkit.report.parallel import ParallelUnavailable, split_html
+def test_split_needs_two_control_sections_each_on_a_new_page() -> None:
+    from auditkit.report.parallel import ParallelUnavailable, check_stylesheet, split_html
 
     with pytest.raises(ParallelUnavailable):
         split_html("<html><head></head><body><p>no controls</p></body></html>")
+    with pytest.raises(ParallelUnavailable):
+        check_stylesheet("section.control { margin: 0 }")
+    check_stylesheet("section.control { break-before: page; }")
 
 
 def test_one_control_falls_back_to_one_process(tmp_path: Path,

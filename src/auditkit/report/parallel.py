@@ -42,6 +42,7 @@ import copy
 import html as htmllib
 import io
 import multiprocessing
+import multiprocessing.connection
 import re
 import time
 import traceback
@@ -74,6 +75,8 @@ class ChunkResult:
     warnings: list[str] = field(default_factory=list)
     seconds_layout: float = 0.0
     seconds_write: float = 0.0
+    cpu_seconds: float = 0.0
+    """CPU time the worker used (layout and drawing)."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ class ParallelPdf:
     chunk_pages: tuple[int, int]
     chunk_seconds: tuple[tuple[float, float], tuple[float, float]]
     """(layout, write) wall seconds of each chunk."""
+    chunk_cpu_seconds: tuple[float, float]
     join_seconds: float
 
 
@@ -116,6 +120,15 @@ def _placeholders(chunk: str) -> tuple[list[str], str]:
         f'<span class="{_PLACEHOLDER_CLASS}" id="{htmllib.escape(name)}"></span>' for name in remote
     )
     return remote, spans
+
+
+_FORCED_BREAK = re.compile(r"section\.control\s*\{[^}]*break-before:\s*page")
+
+
+def check_stylesheet(css: str) -> None:
+    """The split is exact only if every control section starts a page."""
+    if _FORCED_BREAK.search(css) is None:
+        raise ParallelUnavailable("control sections do not start a new page in the style sheet")
 
 
 def split_html(document: str) -> tuple[str, str, list[str], list[str]]:
@@ -269,6 +282,7 @@ def _worker(
 
         exchange = _Exchange(index, peer, set(wanted))
         _patch_weasyprint(exchange)
+        cpu = time.process_time()
         with _captured_warnings() as collected:
             started = time.perf_counter()
             document = make_document(chunk)
@@ -287,6 +301,7 @@ def _worker(
             warnings=collected.messages,
             seconds_layout=laid_out - started,
             seconds_write=written - laid_out,
+            cpu_seconds=time.process_time() - cpu,
         ))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which falls back
         try:
@@ -392,11 +407,10 @@ def join(results: list[ChunkResult]) -> bytes:
     import pikepdf
 
     first, second = (pikepdf.open(io.BytesIO(r.pdf)) for r in results)
-    dests_second_raw = second  # read before the pages move
-    first.pages.extend(second.pages)
+    first.pages.extend(second.pages)  # copies: ``second`` keeps its own pages and names
     pages = [page.obj for page in first.pages]
     merged = _dests(first, set(results[0].placeholders), 0, pages)
-    merged += _dests(dests_second_raw, set(results[1].placeholders), results[0].pages, pages)
+    merged += _dests(second, set(results[1].placeholders), results[0].pages, pages)
     merged.sort(key=lambda kv: kv[0].encode("utf-8"))
     seen: set[str] = set()
     flat = pikepdf.Array()
@@ -423,6 +437,7 @@ def render_pdf_parallel(
     *,
     make_document: Callable[[str], Any],
     write: Callable[[Any, int], bytes],
+    stylesheet: str,
 ) -> ParallelPdf:
     """Render ``document`` (the report HTML) in two processes and join the halves.
 
@@ -434,6 +449,7 @@ def render_pdf_parallel(
         import pikepdf  # noqa: F401
     except ImportError as exc:
         raise ParallelUnavailable("pikepdf is not installed") from exc
+    check_stylesheet(stylesheet)
     chunk0, chunk1, remote0, remote1 = split_html(document)
     context = multiprocessing.get_context("fork")
     peer0, peer1 = context.Pipe(duplex=True)
@@ -456,23 +472,37 @@ def render_pdf_parallel(
     results: list[ChunkResult] = []
     problems: list[str] = []
     try:
-        for receive in receivers:
-            try:
-                message = receive.recv()
-            except EOFError:
-                message = "the rendering process died"
-            if isinstance(message, ChunkResult):
-                results.append(message)
-            else:
-                problems.append(str(message))
+        pending = dict(enumerate(zip(receivers, workers, strict=True)))
+        while pending and not problems:
+            waitables = [r for r, _ in pending.values()] + [w.sentinel for _, w in pending.values()]
+            ready = multiprocessing.connection.wait(waitables, timeout=EXCHANGE_TIMEOUT_S)
+            if not ready:
+                problems.append("the rendering processes timed out")
+            for index, (receive, process) in list(pending.items()):
+                if receive.poll():
+                    try:
+                        message = receive.recv()
+                    except EOFError:
+                        message = f"rendering process {index} died"
+                elif process.sentinel in ready:
+                    message = f"rendering process {index} died"
+                else:
+                    continue
+                del pending[index]
+                if isinstance(message, ChunkResult):
+                    results.append(message)
+                else:
+                    problems.append(str(message))
     finally:
         for process in workers:
+            if problems and process.is_alive():
+                process.kill()
             process.join(timeout=5)
             if process.is_alive():
                 process.kill()
                 process.join()
-        peer0.close()
-        peer1.close()
+        for end in (peer0, peer1, *receivers):
+            end.close()
     if problems:
         raise ParallelUnavailable("; ".join(p.splitlines()[0] for p in problems))
     results.sort(key=lambda r: r.index)
@@ -489,6 +519,7 @@ def render_pdf_parallel(
             (results[0].seconds_layout, results[0].seconds_write),
             (results[1].seconds_layout, results[1].seconds_write),
         ),
+        chunk_cpu_seconds=(results[0].cpu_seconds, results[1].cpu_seconds),
         join_seconds=joined,
     )
 

@@ -340,7 +340,10 @@ def _render_parallel(
 
     with _source_date_epoch(moment):
         try:
-            return render_pdf_parallel(html, make_document=make_document, write=write)
+            return render_pdf_parallel(
+                html, make_document=make_document, write=write,
+                stylesheet=(folder / STYLESHEET).read_text(encoding="utf-8"),
+            )
         except ParallelUnavailable as exc:
             logging.getLogger("auditkit.report").info("rendering in one process: %s", exc)
             return None
