@@ -394,3 +394,35 @@ def test_engine_scenarios_are_identical_with_and_without_the_fast_path(catalog, 
     monkeypatch.setattr(Evaluator, "_run_fast", lambda self, task: None)
     slow = [to_json_bytes(assess(catalog, profile, ev, assessment(), AS_OF, options=options)) for ev in sets]
     assert fast == slow
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(source=expr("bool", 3), variables=CONTEXT, records=st.lists(RECORD, max_size=4))
+@example(source="!(r.b) || (r.s in params.names)", records=[{"b": True, "s": "a"}, {"b": False}],
+         variables={"r": {}, "params": {"names": ["a"]}, "recs": [], "as_of": "", "period": {}})
+def test_rules_judged_over_columns_agree_with_cel(source: str, variables: dict[str, Any], records: list[Any]) -> None:
+    """An each rule judged over all records at once gives CEL's verdict for every record."""
+    from auditkit.engine.fastpath import Columns, compile_rule
+
+    rule = compile_rule(source)
+    assert rule is not None
+    env = {k: v for k, v in variables.items() if k != "r"}
+    columns = Columns()
+    verdicts = rule.judge_all(env, records, columns)
+    if verdicts is None:
+        return
+    assert rule.judge_all(env, records, columns) == verdicts  # the cached columns give the same
+    context = make_context({k: v for k, v in variables.items() if k != "r"})
+    for record, verdict in zip(records, verdicts, strict=True):
+        context.add_variable("r", record)
+        slow = cel_value(source, {**variables, "r": record}, context)
+        assert slow is verdict, f"{source!r} on {record!r}: columns say {verdict!r}, CEL {slow!r}"
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ({"a": [1, "x", {"b": None}]}, True), ({"a": ["\ud800"]}, False), ([2**63], False), ([-(2**63)], True),
+    ({1: 2}, False), ((1,), False), ("é😀", True), ([[["\udc00"]]], False), ({"\ud800": 1}, False),
+    ([{"a": {"b": [2**64]}}], False), ([True, 1.5, None, {}], True), ([{"a": 1}, "b", [set()]], False),
+])
+def test_plain_is_what_cel_reads_unchanged(value: Any, expected: bool) -> None:
+    assert fastpath.plain(value) is expected

@@ -20,7 +20,7 @@ from typing import Any
 
 from .cel import MAX_COMPREHENSION_DEPTH, MAX_EXPR_CHARS, MAX_NESTING, CelCompileError, compile_expr, make_context
 from .cel import _guard as cel_guard
-from .fastpath import Fallback, FastExpr, compile_fast, plain
+from .fastpath import Columns, Fallback, FastExpr, FastRule, compile_fast, compile_rule, plain
 from .inputs import EvidenceSet
 
 MAX_OFFENDERS = 50
@@ -78,6 +78,8 @@ class Evaluator:
         self.values: dict[str, dict[str, Any] | None] = {}
         self.plain: dict[str, bool] = {}
         self.fast: dict[str, FastExpr | None] = {}
+        self.rules: dict[str, FastRule | None] = {}
+        self.columns = Columns()
 
     @property
     def context(self) -> Any:
@@ -142,13 +144,16 @@ class Evaluator:
             return None
         if task.each:
             each = self._fast(task.each)
-            rule = self._fast(f"!({task.where or 'true'}) || ({task.assert_})")
+            source = f"!({task.where or 'true'}) || ({task.assert_})"
+            if source not in self.rules:
+                self.rules[source] = compile_rule(source)
+            rule = self.rules[source]
             if each is None or rule is None:
                 return None
             env = self._env(task)
             if env is None:
                 return None
-            judged = _judge_each(each, rule, env)
+            judged = _judge_each(each, rule, env, self.columns)
             if judged is None:
                 return None
             outcome, complete = judged
@@ -269,20 +274,30 @@ def _cel_accepts(source: str) -> bool:
     return True
 
 
-def _judge_each(each: FastExpr, rule: FastExpr, env: dict[str, Any]) -> tuple[CheckOutcome, bool] | None:
+def _judge_each(each: FastExpr, rule: FastRule, env: dict[str, Any], columns: Columns
+                ) -> tuple[CheckOutcome, bool] | None:
     """``each.all(r, rule)`` in Python, and whether its offenders are complete; None when CEL must decide.
 
     Like CEL's ``all``, the verdict is the first record that is not true: false fails
     the check, anything else (an error, a non-bool) is CEL's to report. Offenders are
     then every record whose rule is not true, as CEL's own hunt finds them; a record
-    the fast path is unsure of leaves the hunt to CEL."""
+    the fast path is unsure of leaves the hunt to CEL. All records are judged at once
+    over columns when that is certain, else one by one."""
     try:
         records = each.value(env)
     except Fallback:
         return None
     if type(records) is not list:
         return None
-    judge = rule.fn
+    verdicts = rule.judge_all(env, records, columns)
+    if verdicts is not None:
+        outcome = CheckOutcome("pass" if all(verdicts) else "fail", records_judged=len(records))
+        if outcome.outcome == "fail":
+            bad = [record for record, verdict in zip(records, verdicts, strict=True) if not verdict]
+            outcome.offenders = bad[:MAX_OFFENDERS]
+            outcome.offender_count = len(bad)
+        return outcome, True
+    judge = rule.record.fn
     first_false = -1
     try:
         for index, record in enumerate(records):

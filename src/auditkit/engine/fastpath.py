@@ -25,8 +25,11 @@ element but fail on an error met before it.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import repeat
+from operator import itemgetter
 from typing import Any
 
 from .cel import days_between
@@ -846,7 +849,8 @@ def plain(value: Any) -> bool:  # noqa: C901 - one flat loop is the fast way to 
     That is JSON-shaped data: maps with string keys, lists, strings without lone
     surrogates, ints within int64, doubles, bools and null. Anything else (a lone
     surrogate makes CEL refuse the whole variable; a bigger int becomes a uint or a
-    double there) sends every check that reads the value to CEL."""
+    double there) sends every check that reads the value to CEL. (A plain loop: faster
+    here than C-level passes that filter by type.)"""
     stack = [value]
     pop = stack.pop
     push = stack.append
@@ -890,3 +894,244 @@ def plain(value: Any) -> bool:  # noqa: C901 - one flat loop is the fast way to 
         elif kind is not bool and kind is not float and item is not None:
             return False
     return True
+
+
+# ----------------------------------------------------------------------------- columns
+# An `each` rule judged over all records at once: record fields become columns
+# (cached per worker and shared by every check reading the kind) and operators run
+# over whole columns with C-level map(). Any doubt (a missing field, mixed types, an
+# element that would raise) abandons the attempt: the record-by-record closures then
+# decide, and they defer to CEL in turn. When no element raises anywhere, evaluating
+# both sides of && and || changes nothing, so the column answer is the closure answer.
+
+
+class _Bail(Exception):  # noqa: N818
+    """The column evaluation is not sure: judge record by record instead."""
+
+
+@dataclass(frozen=True)
+class _Col:
+    values: list[Any]
+    types: frozenset[type]
+
+
+@dataclass(frozen=True)
+class _Const:
+    value: Any
+
+
+Vec = _Col | _Const
+VFn = Callable[[Env, list[Any], "Columns"], Vec]
+
+
+class Columns:
+    """Fields of record lists as columns, built once per worker and kept with the records."""
+
+    def __init__(self) -> None:
+        self.cache: dict[tuple[int, str], tuple[list[Any], _Col]] = {}
+
+    def records(self, records: list[Any]) -> _Col:
+        key = (id(records), "")
+        hit = self.cache.get(key)
+        if hit is None or hit[0] is not records:
+            hit = (records, _Col(records, frozenset(map(type, records))))
+            self.cache[key] = hit
+        return hit[1]
+
+    def field(self, records: list[Any], name: str) -> _Col:
+        key = (id(records), name)
+        hit = self.cache.get(key)
+        if hit is None or hit[0] is not records:
+            try:
+                values = list(map(itemgetter(name), records))
+            except Exception:  # noqa: BLE001 - a record without the field, or not a map
+                raise _Bail from None
+            hit = (records, _Col(values, frozenset(map(type, values))))
+            self.cache[key] = hit
+        return hit[1]
+
+
+def _free(node: Node) -> set[str]:
+    tag = node[0]
+    if tag == "id":
+        return {node[1]}
+    if tag == "lit":
+        return set()
+    if tag == "comp":
+        return _free(node[2]) | (_free(node[4]) - {node[3]})
+    out: set[str] = set()
+    for part in node[1:]:
+        if isinstance(part, tuple):
+            out |= _free(part)
+        elif isinstance(part, list):
+            for item in part:
+                out |= _free(item)
+    return out
+
+
+def _column(vec: Vec, size: int) -> _Col:
+    if isinstance(vec, _Col):
+        return vec
+    return _Col([vec.value] * size, frozenset([type(vec.value)]))
+
+
+_BOOL = frozenset([bool])
+_OPS: dict[str, Callable[[Any, Any], Any]] = {
+    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq, "!=": operator.ne,
+}
+
+
+def _bools(values: list[Any]) -> _Col:
+    return _Col(values, _BOOL if values else frozenset())
+
+
+def _vcompile(node: Node, var: str) -> VFn:  # noqa: C901 - one case per node kind
+    tag = node[0]
+    if var not in _free(node):
+        scalar = _compile(node)
+
+        def constant(env: Env, records: list[Any], columns: Columns) -> Vec:
+            try:
+                return _Const(scalar(env))
+            except Exception:  # noqa: BLE001
+                raise _Bail from None
+
+        return constant
+    if tag == "id":  # the record variable itself
+        return lambda env, records, columns: columns.records(records)
+    if tag == "sel":
+        target, name = _vcompile(node[1], var), node[2]
+
+        def select(env: Env, records: list[Any], columns: Columns) -> Vec:
+            base = target(env, records, columns)
+            assert isinstance(base, _Col)
+            if base.values is records:
+                return columns.field(records, name)
+            try:
+                values = list(map(itemgetter(name), base.values))
+            except Exception:  # noqa: BLE001
+                raise _Bail from None
+            return _Col(values, frozenset(map(type, values)))
+
+        return select
+    if tag == "not":
+        inner = _vcompile(node[1], var)
+
+        def negate(env: Env, records: list[Any], columns: Columns) -> Vec:
+            col = _column(inner(env, records, columns), len(records))
+            if not col.types <= _BOOL:
+                raise _Bail
+            return _bools(list(map(operator.not_, col.values)))
+
+        return negate
+    if tag in ("and", "or"):
+        left, right = _vcompile(node[1], var), _vcompile(node[2], var)
+        decisive = tag == "or"
+        combine = operator.or_ if decisive else operator.and_
+
+        def logic(env: Env, records: list[Any], columns: Columns) -> Vec:
+            a = left(env, records, columns)
+            if isinstance(a, _Const):
+                if a.value is decisive:
+                    return a
+                if a.value is not (not decisive):
+                    raise _Bail
+                b = _column(right(env, records, columns), len(records))
+                if not b.types <= _BOOL:
+                    raise _Bail
+                return b
+            b = _column(right(env, records, columns), len(records))
+            if not a.types <= _BOOL or not b.types <= _BOOL:
+                raise _Bail
+            return _bools(list(map(combine, a.values, b.values)))
+
+        return logic
+    if tag == "bin" and node[1] in _OPS:
+        return _vcompare(node[1], _vcompile(node[2], var), _vcompile(node[3], var))
+    if tag == "bin" and node[1] == "in":
+        return _vcontains(_vcompile(node[2], var), _vcompile(node[3], var))
+    scalar = _compile(node)
+
+    def each_record(env: Env, records: list[Any], columns: Columns) -> Vec:
+        values = []
+        try:
+            for record in records:
+                env[var] = record
+                values.append(scalar(env))
+        except Exception:  # noqa: BLE001
+            raise _Bail from None
+        return _Col(values, frozenset(map(type, values)))
+
+    return each_record
+
+
+def _vcompare(op: str, left: VFn, right: VFn) -> VFn:
+    function = _OPS[op]
+    ordering = op not in ("==", "!=")
+
+    def compare(env: Env, records: list[Any], columns: Columns) -> Vec:
+        a, b = left(env, records, columns), right(env, records, columns)
+        if isinstance(b, _Const) and isinstance(a, _Col) and not ordering:
+            constant = b.value
+            if type(constant) is str:  # equal only to the same string, in CEL and Python
+                return _bools(list(map(function, a.values, repeat(constant))))
+            if constant is None or type(constant) is bool:
+                same = operator.is_ if op == "==" else operator.is_not
+                return _bools(list(map(same, a.values, repeat(constant))))
+        ca, cb = _column(a, len(records)), _column(b, len(records))
+        kinds = ca.types | cb.types
+        if len(kinds) > 1 or not kinds <= frozenset(_ORDERED):
+            if kinds:
+                raise _Bail
+            return _bools([])
+        return _bools(list(map(function, ca.values, cb.values)))
+
+    return compare
+
+
+def _vcontains(left: VFn, right: VFn) -> VFn:
+    def member(env: Env, records: list[Any], columns: Columns) -> Vec:
+        a, b = left(env, records, columns), right(env, records, columns)
+        if not isinstance(b, _Const) or isinstance(a, _Const):
+            raise _Bail
+        collection = b.value
+        if type(collection) is list and all(type(e) is str for e in collection):
+            if not a.types <= frozenset([str, type(None)]):
+                raise _Bail
+            return _bools(list(map(frozenset(collection).__contains__, a.values)))
+        if type(collection) is dict and a.types <= frozenset([str]):
+            return _bools(list(map(collection.__contains__, a.values)))
+        raise _Bail
+
+    return member
+
+
+@dataclass(frozen=True)
+class FastRule:
+    """An ``each`` rule over record variable ``r``: judged over columns, or record by record."""
+
+    record: FastExpr
+    columns: VFn
+
+    def judge_all(self, env: Env, records: list[Any], columns: Columns) -> list[bool] | None:
+        """Every record's verdict when all are certain bools; None to go record by record."""
+        try:
+            result = self.columns(env, records, columns)
+        except _Bail:
+            return None
+        except Exception:  # noqa: BLE001
+            return None
+        if isinstance(result, _Const):
+            return [result.value] * len(records) if type(result.value) is bool else None
+        return result.values if result.types <= _BOOL else None
+
+
+def compile_rule(source: str, var: str = "r") -> FastRule | None:
+    """Compile an ``each`` rule once for both ways of judging it; None outside the subset."""
+    node = parse(source)
+    if node is None:
+        return None
+    try:
+        return FastRule(FastExpr(source, _compile(node)), _vcompile(node, var))
+    except (_Unsupported, RecursionError):
+        return None
