@@ -29,7 +29,9 @@ at most a tenth, so the *document* is split instead:
    associated files, document information) stays; chunk 1's pages are appended;
    the named destinations of both chunks are merged (placeholders dropped); the
    outline is rebuilt over the joined pages with WeasyPrint's own bookmark-tree
-   algorithm.
+   algorithm; chunk 1's font subsets get tags of their own (WeasyPrint tags a
+   subset by its font, so both halves would use the same names for different
+   subsets).
 
 Anything unexpected (no control section to split at, a chunk whose page count
 changed after the exchange, a failed process, pikepdf missing) raises
@@ -402,12 +404,84 @@ def _dests(pdf: Any, skip: set[str], page_offset: int, pages: list[Any]) -> list
     return out
 
 
+def _fonts(page_objects: list[Any]) -> list[Any]:
+    """Font dictionaries used by these pages (and their form XObjects), each once."""
+    seen: set[tuple[int, int]] = set()
+    fonts: list[Any] = []
+
+    def walk(resources: Any, depth: int) -> None:
+        if resources is None or depth > 8:
+            return
+        for font in (resources.get("/Font") or {}).values():
+            if font.objgen not in seen:
+                seen.add(font.objgen)
+                fonts.append(font)
+        for xobject in (resources.get("/XObject") or {}).values():
+            if xobject.objgen not in seen and xobject.get("/Subtype") == "/Form":
+                seen.add(xobject.objgen)
+                walk(xobject.get("/Resources"), depth + 1)
+
+    for page in page_objects:
+        walk(page.get("/Resources"), 0)
+    return fonts
+
+
+def _retag_fonts(pdf: Any, first_pages: int) -> None:
+    """Give the second half's font subsets their own tags.
+
+    WeasyPrint derives a subset's tag (``ABCDEF+DejaVu-Sans``) from the font, not from
+    the glyphs kept, so both halves would name different subsets alike; readers may
+    take two fonts of one name for the same font.
+    """
+    import hashlib
+
+    import pikepdf
+
+    pages = [page.obj for page in pdf.pages]
+    taken = {str(font.get("/BaseFont")) for font in _fonts(pages[:first_pages])}
+    for font in _fonts(pages[first_pages:]):
+        name = str(font.get("/BaseFont"))
+        if name not in taken or "+" not in name:
+            continue
+        base = name.split("+", 1)[1]
+        salt = 2
+        while True:
+            digest = hashlib.sha256(f"{name}#{salt}".encode()).digest()
+            new = "/" + "".join(chr(65 + b % 26) for b in digest[:6]) + "+" + base
+            if new not in taken:
+                break
+            salt += 1
+        taken.add(new)
+        font.BaseFont = pikepdf.Name(new)
+        for descendant in font.get("/DescendantFonts") or []:
+            descendant.BaseFont = pikepdf.Name(new)
+            if "/FontDescriptor" in descendant:
+                descendant.FontDescriptor.FontName = pikepdf.Name(new)
+        if "/FontDescriptor" in font:
+            font.FontDescriptor.FontName = pikepdf.Name(new)
+
+
+def _sort_name_tree(node: Any) -> None:
+    """Sort a flat name tree's keys (WeasyPrint leaves attachments in the order given)."""
+    import pikepdf
+
+    names = node.get("/Names")
+    if names is None:
+        return
+    pairs = sorted(((bytes(names[i]), names[i], names[i + 1])
+                    for i in range(0, len(names) - 1, 2)), key=lambda t: t[0])
+    node.Names = pikepdf.Array([item for _key, name, value in pairs for item in (name, value)])
+
+
 def join(results: list[ChunkResult]) -> bytes:
     """Chunk 0's document with chunk 1's pages appended; destinations and outline rebuilt."""
     import pikepdf
 
     first, second = (pikepdf.open(io.BytesIO(r.pdf)) for r in results)
     first.pages.extend(second.pages)  # copies: ``second`` keeps its own pages and names
+    _retag_fonts(first, results[0].pages)
+    if "/Names" in first.Root and "/EmbeddedFiles" in first.Root.Names:
+        _sort_name_tree(first.Root.Names.EmbeddedFiles)
     pages = [page.obj for page in first.pages]
     merged = _dests(first, set(results[0].placeholders), 0, pages)
     merged += _dests(second, set(results[1].placeholders), results[0].pages, pages)
