@@ -140,6 +140,24 @@ def test_attachments_metadata_and_pdfa(parallel, results_file: Path) -> None:  #
     assert reader.pdf_header == "%PDF-1.7"
 
 
+def test_font_subsets_have_distinct_names(parallel) -> None:  # type: ignore[no-untyped-def]
+    import pikepdf
+
+    from auditkit.report.parallel import _fonts
+
+    with pikepdf.open(parallel.output) as pdf:
+        fonts = _fonts([page.obj for page in pdf.pages])
+        names = [str(font.BaseFont) for font in fonts]
+        assert len(fonts) > 6  # each half has its own subsets
+        assert len(set(names)) == len(names), names
+        for font in fonts:
+            descendant = font.DescendantFonts[0]
+            assert str(descendant.BaseFont) == str(descendant.FontDescriptor.FontName) == str(font.BaseFont)
+        embedded = pdf.Root.Names.EmbeddedFiles.Names
+        keys = [bytes(embedded[i]) for i in range(0, len(embedded), 2)]
+        assert keys == sorted(keys)
+
+
 def test_signed_parallel_report_verifies(parallel, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from auditkit.signing.keys import init_keys
     from auditkit.signing.pades import sign_pdf
@@ -190,3 +208,4 @@ def test_one_control_falls_back_to_one_process(tmp_path: Path,
     assert FALLBACK in caplog.text
     assert one.pages == two.pages
     assert (tmp_path / "one.pdf").read_bytes() == (tmp_path / "two.pdf").read_bytes()
+
