@@ -1,5 +1,10 @@
 """Two-process rendering of the report: split the HTML, lay out and draw both halves at once, join.
 
+Experimental: used by ``render_report(..., jobs=2)`` only, not by the CLI. The
+output matches the one-process rendering (``tests/report/test_parallel.py``), but
+it only pays when the second core is free: on this shared 2-core machine, where
+other sessions kept one core busy, it was slower (see the notes at the end).
+
 WeasyPrint spends about 80 % of a report's time laying out pages and 20 % drawing
 them, all in one thread. Laying out once and drawing in two processes would save
 at most a tenth, so the *document* is split instead:
@@ -605,3 +610,13 @@ def page_texts(path: Path) -> list[str]:
     done = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
                           text=True, check=True, timeout=300)
     return done.stdout.split("\f")[:-1]
+
+
+# Measured on the 100-control benchmark report (128 pages), 2-core VM shared with
+# other sessions running CPU-bound work:
+#   one process:   layout ~11 s CPU, write_pdf ~3 s CPU (14.1-14.5 s CPU in all);
+#   two processes: 63 + 65 pages, 7.2 + 7.3 s CPU (no extra work), join 0.06-0.08 s.
+#   Wall time, medians of 3: raw WeasyPrint 14.2 s, render_report 14.9 s,
+#   render_report(jobs=2) 18.4 s. The kernel's autogroup scheduler gives one session
+#   about one CPU while another session is busy, so two processes share one core; in
+#   the one run where the second core was free, jobs=2 took 10.75 s against 15.5 s.
