@@ -132,8 +132,8 @@ class Evaluator:
             value = self.value(kind)
             if value is None:
                 continue
-            if kind not in self.plain:
-                self.plain[kind] = plain(value)
+            if kind not in self.plain:  # records and latest are made of the documents' content
+                self.plain[kind] = plain(value["documents"])
             if not self.plain[kind]:
                 return None
             env[kind.replace("-", "_")] = value
