@@ -426,3 +426,31 @@ def test_rules_judged_over_columns_agree_with_cel(source: str, variables: dict[s
 ])
 def test_plain_is_what_cel_reads_unchanged(value: Any, expected: bool) -> None:
     assert fastpath.plain(value) is expected
+
+
+def _plain_reference(value: Any) -> bool:
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        return type(value) in (bool, float) or value is None
+    if type(value) is int:
+        return INT_MIN <= value <= INT_MAX
+    if type(value) is str:
+        return not any(0xD800 <= ord(ch) <= 0xDFFF for ch in value)
+    if type(value) is list:
+        return all(_plain_reference(v) for v in value)
+    if type(value) is dict:
+        return all(type(k) is str and _plain_reference(k) and _plain_reference(v) for k, v in value.items())
+    return False
+
+
+ODD_SCALARS = st.one_of(SCALARS, st.sampled_from(["\ud800", "a\udfff", 2**63, -(2**63) - 1, 2**70]))
+JSONISH = st.recursive(ODD_SCALARS, lambda inner: st.one_of(
+    st.lists(inner, max_size=4),
+    st.dictionaries(st.sampled_from(["a", "b", "c", "\ud801"]), inner, max_size=3),
+), max_leaves=12)
+
+
+@settings(max_examples=500, deadline=None)
+@given(value=JSONISH, records=st.lists(st.dictionaries(st.sampled_from(["a", "b"]), ODD_SCALARS, max_size=2), max_size=4))
+def test_plain_matches_its_definition(value: Any, records: list[Any]) -> None:
+    assert fastpath.plain(value) is _plain_reference(value)
+    assert fastpath.plain(records) is _plain_reference(records)
