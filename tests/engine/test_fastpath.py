@@ -454,3 +454,27 @@ JSONISH = st.recursive(ODD_SCALARS, lambda inner: st.one_of(
 def test_plain_matches_its_definition(value: Any, records: list[Any]) -> None:
     assert fastpath.plain(value) is _plain_reference(value)
     assert fastpath.plain(records) is _plain_reference(records)
+
+
+def test_worker_death_mid_window_blames_one_check_and_requeues_the_rest(monkeypatch):
+    """Workers get a window of checks ahead; a death fails only the check being judged."""
+    import os
+
+    from auditkit.engine.evaluate import CheckOutcome, CheckTask, Evaluator
+    from auditkit.engine.workers import WINDOW, Limits, run_checks
+
+    tasks = [CheckTask(check_id=f"C-{i}", control_id="C", kinds=(), params={}, combined="true")
+             for i in range(3 * WINDOW)]
+    victim = tasks[WINDOW // 2].check_id
+
+    def run(self: Evaluator, task: CheckTask) -> CheckOutcome:
+        if task.check_id == victim:
+            os._exit(3)
+        return CheckOutcome("pass")
+
+    monkeypatch.setattr(Evaluator, "run", run)
+    outcomes = run_checks(tasks, lambda: Evaluator(None, "2026-10-15", ("2026-07-01", "2026-09-30")),  # type: ignore[arg-type]
+                          {}, Limits(workers=1, timeout_s=10))
+    assert [o.outcome for o in outcomes].count("error") == 1
+    assert outcomes[WINDOW // 2].outcome == "error" and "exit code 3" in (outcomes[WINDOW // 2].reason or "")
+    assert all(o.outcome == "pass" for i, o in enumerate(outcomes) if i != WINDOW // 2)

@@ -174,6 +174,7 @@ def run_checks(
             try:
                 tag, payload = slot.conn.recv()
             except (EOFError, OSError):
+                slot.process.join(1)  # reap it, so that the reason can name its exit code
                 fail_current(slot, _death_reason(slot, limits))
                 return
             if tag == "loading":
