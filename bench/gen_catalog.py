@@ -95,10 +95,10 @@ def records(kind_index: int, count: int, rng: random.Random) -> list[dict]:
             "region": REGIONS[i % 4],
             "operator": "trusted-provider",
             "protected": i % 3 == 0,
-            "size_gb": rng.randrange(1, 900),
+            "size_gb": rng.randrange(1, 902),  # a few over the 900 limit: offenders
             "mfa": True,
             "privileged": i % 7 == 0,
-            "age_days": rng.randrange(0, 399),
+            "age_days": rng.randrange(0, 401),
         })
     return out
 
