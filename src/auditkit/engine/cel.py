@@ -13,6 +13,7 @@ Evaluation isolation (worker processes, memory limit, kill timer) lives in
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -110,8 +111,11 @@ class CompiledExpr:
         return self.variables - self.bound
 
 
+@functools.lru_cache(maxsize=65536)
 def compile_expr(source: str) -> CompiledExpr:
-    """Compile ``source`` after the guards; raise :class:`CelCompileError` on any refusal."""
+    """Compile ``source`` after the guards; raise :class:`CelCompileError` on any refusal.
+
+    Cached: the catalog loader, the planner and the workers ask for the same expressions."""
     code = _guard(source)
     import cel
 
