@@ -11,17 +11,9 @@ from typing import Any
 import click
 
 from ..results.formats import FORMATS
+from .options import parse_date as _date
 
 FORMAT_CHOICES = list(FORMATS)
-
-
-def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> _dt.date | None:
-    if value is None:
-        return None
-    try:
-        return _dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
 def limit_options(func: Any) -> Any:

@@ -15,14 +15,7 @@ from typing import Any
 
 import click
 
-
-def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> _dt.date | None:
-    if value is None:
-        return None
-    try:
-        return _dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+from .options import parse_date as _date
 
 
 def _size(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:

@@ -9,7 +9,8 @@ from typing import Any
 
 import click
 
-from .assess import _date, limit_options, print_summary
+from .assess import limit_options, print_summary
+from .options import parse_date as _date
 
 
 def _limits(workers: int, memory_mb: int, timeout: float) -> Any:
