@@ -209,3 +209,21 @@ def test_one_control_falls_back_to_one_process(tmp_path: Path,
     assert one.pages == two.pages
     assert (tmp_path / "one.pdf").read_bytes() == (tmp_path / "two.pdf").read_bytes()
 
+
+
+def test_cli_jobs_2_signed_report_verifies(results_file: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from auditkit.cli import cli
+
+    env = {"AUDITKIT_KEY_PASSPHRASE": "cli-parallel-passphrase"}
+    keys = tmp_path / "keys"
+    result = CliRunner().invoke(cli, ["keys", "init", "-o", str(keys), "--org", "Example"], env=env)
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "report.pdf"
+    result = CliRunner().invoke(cli, ["report", str(results_file), "-o", str(out), "--jobs", "2",
+                                      "--sign-key", str(keys / "signer.p12")], env=env)
+    assert result.exit_code == 0, result.output
+    assert "signed PAdES B-B" in result.output
+    result = CliRunner().invoke(cli, ["verify", str(out), "--trust", str(keys / "ca.pem")])
+    assert result.exit_code == 0, result.output

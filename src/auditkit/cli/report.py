@@ -58,6 +58,9 @@ _KEY_FILE_HELP = (
 @click.option("--tsa-url", help="RFC 3161 time-stamp server: makes the signature PAdES B-T.")
 @click.option("--certify", is_flag=True,
               help="Certification signature: no change to the document is allowed after it.")
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="2: lay out and draw the two halves of the report in two processes "
+                   "(faster only when a second core is free; needs pikepdf).")
 def report(
     results: Path,
     output: Path,
@@ -68,6 +71,7 @@ def report(
     passphrase_file: Path | None,
     tsa_url: str | None,
     certify: bool,
+    jobs: int,
 ) -> None:
     """Render RESULTS (results.json from 'auditkit assess') as a PDF/A-3b audit report, and sign it.
 
@@ -94,7 +98,8 @@ def report(
         target = output.with_name(f".{output.name}.unsigned")
     try:
         rendered = render_report(
-            results, manifest_bytes=manifest_bytes, output=target, html_output=html_output
+            results, manifest_bytes=manifest_bytes, output=target, html_output=html_output,
+            jobs=jobs,
         )
         for warning in rendered.warnings:
             _say(f"auditkit: warning: weasyprint: {warning}")

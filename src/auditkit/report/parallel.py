@@ -1,9 +1,9 @@
 """Two-process rendering of the report: split the HTML, lay out and draw both halves at once, join.
 
-Experimental: used by ``render_report(..., jobs=2)`` only, not by the CLI. The
-output matches the one-process rendering (``tests/report/test_parallel.py``), but
-it only pays when the second core is free: on this shared 2-core machine, where
-other sessions kept one core busy, it was slower (see the notes at the end).
+Opt-in: ``render_report(..., jobs=2)`` and ``auditkit report --jobs 2``. The output
+matches the one-process rendering (``tests/report/test_parallel.py``), but it only
+pays when the second core is free: on this shared 2-core machine, while other
+sessions kept one core busy, it was no faster (see the notes at the end).
 
 WeasyPrint spends about 80 % of a report's time laying out pages and 20 % drawing
 them, all in one thread. Laying out once and drawing in two processes would save
@@ -618,5 +618,8 @@ def page_texts(path: Path) -> list[str]:
 #   two processes: 63 + 65 pages, 7.2 + 7.3 s CPU (no extra work), join 0.06-0.08 s.
 #   Wall time, medians of 3: raw WeasyPrint 14.2 s, render_report 14.9 s,
 #   render_report(jobs=2) 18.4 s. The kernel's autogroup scheduler gives one session
-#   about one CPU while another session is busy, so two processes share one core; in
-#   the one run where the second core was free, jobs=2 took 10.75 s against 15.5 s.
+#   about one CPU while another session is busy, so two processes share one core.
+# Fresh processes, rendered and signed, interleaved with raw WeasyPrint (unsigned) in
+# a quieter window: raw 14.66 / 14.41 / 14.40 s, jobs=1 15.32 / 14.94 / 15.52 s,
+# jobs=2 8.48 (second core free) / 12.36 / 14.77 s (others' load back): medians 14.41,
+# 15.32 and 12.36 s.

@@ -198,7 +198,7 @@ def render_report(
 ) -> RenderedReport:
     """Render ``results`` (a results file or model) to an unsigned PDF/A-3b at ``output``.
 
-    ``jobs=2`` (experimental, not offered by the CLI) lays out and draws the two
+    ``jobs=2`` (opt-in, ``auditkit report --jobs 2``) lays out and draws the two
     halves of the report in two processes and joins them with pikepdf
     (:mod:`.parallel`); if that is not possible it renders in one process. It is
     faster only when a second core is actually free.
