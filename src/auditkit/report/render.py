@@ -237,25 +237,9 @@ def render_report(
             document = weasyprint.HTML(
                 string=html, base_url=folder.resolve().as_uri() + "/", url_fetcher=fetcher
             ).render()
-            document.metadata.custom["AuditkitResultsSHA256"] = results_sha256
-            document.metadata.custom["AuditkitBundleRootHash"] = model.bundle.root_hash
-            attachments = [
-                weasyprint.Attachment(
-                    string=raw, name=RESULTS_NAME, description="Assessment results (auditkit)",
-                    created=moment, modified=moment, relationship="Data",
-                )
-            ]
-            if manifest_bytes:
-                document.metadata.custom["AuditkitManifestSHA256"] = manifest_sha256 or ""
-                attachments.append(
-                    weasyprint.Attachment(
-                        string=manifest_bytes, name=MANIFEST_NAME,
-                        description="Evidence bundle manifest", created=moment,
-                        modified=moment, relationship="Data",
-                    )
-                )
-            pdf = document.write_pdf(
-                pdf_variant="pdf/a-3b", custom_metadata=True, attachments=attachments
+            pdf = _write_with_attachments(
+                document, raw=raw, manifest_bytes=manifest_bytes, results_sha256=results_sha256,
+                manifest_sha256=manifest_sha256, root_hash=model.bundle.root_hash, moment=moment,
             )
         except FatalURLFetchingError as exc:
             refused = "; ".join(fetcher.refused) or str(exc)
@@ -269,6 +253,33 @@ def render_report(
         folder=folder, results_sha256=results_sha256, manifest_sha256=manifest_sha256,
         seconds=seconds, warnings=collected.messages,
     )
+
+
+def _write_with_attachments(
+    document: Any, *, raw: bytes, manifest_bytes: bytes | None, results_sha256: str,
+    manifest_sha256: str | None, root_hash: str, moment: dt.datetime,
+) -> bytes:
+    """PDF/A-3b bytes of ``document`` with the digests in its metadata and the files attached."""
+    import weasyprint
+
+    document.metadata.custom["AuditkitResultsSHA256"] = results_sha256
+    document.metadata.custom["AuditkitBundleRootHash"] = root_hash
+    attachments = [
+        weasyprint.Attachment(
+            string=raw, name=RESULTS_NAME, description="Assessment results (auditkit)",
+            created=moment, modified=moment, relationship="Data",
+        )
+    ]
+    if manifest_bytes:
+        document.metadata.custom["AuditkitManifestSHA256"] = manifest_sha256 or ""
+        attachments.append(
+            weasyprint.Attachment(
+                string=manifest_bytes, name=MANIFEST_NAME, description="Evidence bundle manifest",
+                created=moment, modified=moment, relationship="Data",
+            )
+        )
+    pdf: bytes = document.write_pdf(pdf_variant="pdf/a-3b", custom_metadata=True, attachments=attachments)
+    return pdf
 
 
 def _finish(
@@ -319,25 +330,9 @@ def _render_parallel(
     def write(document: Any, index: int) -> bytes:
         if index != 0:
             return document.write_pdf(pdf_variant="pdf/a-3b")
-        document.metadata.custom["AuditkitResultsSHA256"] = results_sha256
-        document.metadata.custom["AuditkitBundleRootHash"] = model.bundle.root_hash
-        attachments = [
-            weasyprint.Attachment(
-                string=raw, name=RESULTS_NAME, description="Assessment results (auditkit)",
-                created=moment, modified=moment, relationship="Data",
-            )
-        ]
-        if manifest_bytes:
-            document.metadata.custom["AuditkitManifestSHA256"] = manifest_sha256 or ""
-            attachments.append(
-                weasyprint.Attachment(
-                    string=manifest_bytes, name=MANIFEST_NAME,
-                    description="Evidence bundle manifest", created=moment,
-                    modified=moment, relationship="Data",
-                )
-            )
-        return document.write_pdf(
-            pdf_variant="pdf/a-3b", custom_metadata=True, attachments=attachments
+        return _write_with_attachments(
+            document, raw=raw, manifest_bytes=manifest_bytes, results_sha256=results_sha256,
+            manifest_sha256=manifest_sha256, root_hash=model.bundle.root_hash, moment=moment,
         )
 
     with _source_date_epoch(moment):
