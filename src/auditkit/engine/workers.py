@@ -142,7 +142,10 @@ def run_checks(
                 break
             index = slot.queue.pop(0)
             slot.outstanding.append(index)
-            slot.conn.send(index)
+            try:
+                slot.conn.send(index)
+            except (BrokenPipeError, ConnectionResetError):
+                break  # the worker died; wait() sees its sentinel and fail_current() requeues the rest
         if not slot.queue and not slot.ended:
             slot.ended = True
             with contextlib.suppress(OSError, BrokenPipeError):
