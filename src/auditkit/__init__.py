@@ -11,8 +11,7 @@ The public API is imported lazily so that ``import auditkit`` stays cheap:
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from .lazy import exports
 
 __version__ = "0.1.0"
 
@@ -29,8 +28,4 @@ _API = {
 __all__ = ["__version__", *sorted(_API)]
 
 
-def __getattr__(name: str) -> Any:
-    module = _API.get(name)
-    if module is None:
-        raise AttributeError(f"module 'auditkit' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__, __dir__ = exports(__name__, _API)

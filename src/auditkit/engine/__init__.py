@@ -8,14 +8,9 @@ catalog can use :mod:`.cel` without loading the rest.
 
 from __future__ import annotations
 
-from typing import Any
+from ..lazy import exports
 
 __all__ = ["EngineOptions", "EvidenceSet", "Limits", "assess"]
 
 
-def __getattr__(name: str) -> Any:
-    if name in __all__:
-        from . import core
-
-        return getattr(core, name)
-    raise AttributeError(name)
+__getattr__, __dir__ = exports(__name__, dict.fromkeys(__all__, "core"))

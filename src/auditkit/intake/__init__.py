@@ -11,8 +11,7 @@ Storage sits behind :class:`~auditkit.intake.storage.ObjectStore` and
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ..lazy import exports
 
 _API = {
     "serve": "auditkit.intake.server",
@@ -31,8 +30,4 @@ _API = {
 __all__ = sorted(_API)
 
 
-def __getattr__(name: str) -> Any:
-    module = _API.get(name)
-    if module is None:
-        raise AttributeError(f"module 'auditkit.intake' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__, __dir__ = exports(__name__, _API)

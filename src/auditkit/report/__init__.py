@@ -6,8 +6,7 @@ neither Jinja nor WeasyPrint.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ..lazy import exports
 
 _API = {
     "render_report": "auditkit.report.render",
@@ -18,8 +17,4 @@ _API = {
 __all__ = sorted(_API)
 
 
-def __getattr__(name: str) -> Any:
-    module = _API.get(name)
-    if module is None:
-        raise AttributeError(f"module 'auditkit.report' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__, __dir__ = exports(__name__, _API)

@@ -5,8 +5,7 @@ Heavy libraries (pyHanko, cryptography) load only when a function here is called
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ..lazy import exports
 
 _API = {
     "init_keys": "auditkit.signing.keys",
@@ -21,8 +20,4 @@ _API = {
 __all__ = sorted(_API)
 
 
-def __getattr__(name: str) -> Any:
-    module = _API.get(name)
-    if module is None:
-        raise AttributeError(f"module 'auditkit.signing' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__, __dir__ = exports(__name__, _API)
