@@ -301,16 +301,23 @@ class _Parser:
         return self.member(self.primary())
 
     def minus(self) -> Node:
-        if self.is_op("-"):
+        """A run of '-' (the first already taken). Only a lone '-' folds into a numeric literal
+        (CEL's grammar: ``'-'+ member`` takes a longer run whole, so ``--9223372036854775808``
+        does not parse there either)."""
+        run = 1
+        while self.is_op("-"):
             self.pos += 1
-            return ("neg", self.minus())
+            run += 1
         kind, value = self.peek()
-        if kind in ("int", "float"):  # '-' NUM is a negative literal in CEL
+        if run == 1 and kind in ("int", "float"):  # '-' NUM is a negative literal in CEL
             self.pos += 1
             if kind == "int" and -value < INT_MIN:
                 raise _Unsupported("int literal out of range")
             return self.member(("lit", -value))
-        return ("neg", self.member(self.primary()))
+        node: Node = self.member(self.primary())
+        for _ in range(run):
+            node = ("neg", node)
+        return node
 
     def primary(self) -> Node:
         kind, value = self.take()
