@@ -223,7 +223,9 @@ def test_generated_cases_mostly_take_the_fast_path() -> None:
     """The generators are not so wild that everything falls back (that would prove nothing)."""
     ways: dict[str, int] = {}
 
-    @settings(max_examples=400, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    # derandomize: a share over a random sample would fail now and then by chance alone
+    @settings(max_examples=400, deadline=None, database=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))
     @given(source=expr("bool", 2), variables=CONTEXT)
     def count(source: str, variables: dict[str, Any]) -> None:
         way = check_agrees(source, variables, want_bool=True)
