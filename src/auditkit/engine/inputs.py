@@ -26,10 +26,6 @@ def iso(value: Any) -> str | None:
     return str(value)
 
 
-_FORMATS = {"json": "json", "yaml": "yaml", "yml": "yaml", "csv": "csv", "pdf": "pdf", "txt": "text",
-            "md": "text", "png": "image", "jpg": "image", "jpeg": "image"}
-
-
 @dataclass(frozen=True)
 class EvidenceDocument:
     """One manifest item with its integrity verdict and parsed content."""
@@ -50,8 +46,9 @@ class EvidenceDocument:
     @property
     def format(self) -> str:
         """File format by extension: json, yaml, csv, pdf, text or image."""
-        suffix = self.path.rsplit(".", 1)[-1].lower() if "." in self.path else ""
-        return _FORMATS.get(suffix, suffix)
+        from ..evidence.parsers import format_of
+
+        return format_of(self.path) or self.path.rsplit(".", 1)[-1].lower()
 
     @property
     def ok(self) -> bool:
