@@ -164,3 +164,30 @@ def test_results_are_deterministic_and_schema_valid(catalog, profile):
     data = json.loads(first)
     assert data["bundle"]["root_hash"] == "ab" * 32
     assert {t["scope"] for t in data["score_trace"]} >= {"overall", "rating", "family TT", "control TT-1"}
+
+
+def test_worker_dying_while_loading_evidence_errors_every_check_of_that_kind(tmp_path, profile):
+    """Evidence too big for the worker's memory limit: the checks that read it become errors
+    (with the reason), instead of a crash or a worker restarted again and again."""
+    from auditkit.catalog import load_catalog
+
+    from .conftest import CATALOG
+
+    # timestamp() is outside the fast path, so these checks need the CEL context of the evidence
+    cel_only = CATALOG.replace("assert: r.approved}", "assert: 'r.approved && timestamp(\"2026-01-01T00:00:00Z\") != null'}")
+    cel_only = cel_only.replace("expr: size(widget_list.records) > 0",
+                                "expr: 'size(widget_list.records) > 0 && timestamp(\"2026-01-01T00:00:00Z\") != null'")
+    folder = tmp_path / "cel-only"
+    folder.mkdir()
+    (folder / "tt.yaml").write_text(cel_only)
+    catalog = load_catalog([folder])
+    widgets = [{"name": f"w{i}" * 20, "approved": True, "n": i, "colour": "red"} for i in range(300_000)]
+    ev = evidence(document("widget-list", "evidence/widgets.json", widgets),
+                  document("gizmo-list", "evidence/gizmos.json", GIZMOS_FOREIGN))
+    results = run(catalog, profile, ev, options=EngineOptions(limits=Limits(workers=1, timeout_s=60, memory_mb=64)))
+    controls = by_id(results)
+    widget_checks = [controls["TT-1"].checks[0], controls["TT-4"].checks[0]]
+    assert all(c.outcome == "error" for c in widget_checks), [(c.id, c.outcome, c.reason) for c in widget_checks]
+    assert any("memory limit" in (c.reason or "") or "could not be loaded" in (c.reason or "") for c in widget_checks)
+    # checks over other evidence still ran in a fresh worker
+    assert controls["TT-5"].checks[0].outcome == "fail"
