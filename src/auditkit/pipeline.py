@@ -106,13 +106,15 @@ def run_pipeline(bundle_path: Path, outdir: Path, signer: Signer, *, html: bool 
     """
     import tempfile
 
-    from .fsio import write_bytes
+    from .fsio import output_kind, write_bytes
     from .report import render_report
     from .results.io import to_json_bytes
     from .signing.keys import load_signer
     from .signing.pades import sign_pdf
 
     load_signer(signer.p12, signer.passphrase)  # a wrong passphrase fails before the long render
+    for name in ("results.json", "report.pdf", *(("report.html",) if html else ())):
+        output_kind(outdir / name)  # so does an output path that would be refused
     run = run_assessment(bundle_path, **assess_options)
     outdir.mkdir(parents=True, exist_ok=True)
     results_path = outdir / "results.json"

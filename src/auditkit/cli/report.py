@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from ..errors import IntegrityError, UsageError
+from .options import OUTPUT_FILE
 
 
 def _say(message: str) -> None:
@@ -43,9 +44,9 @@ _KEY_FILE_HELP = (
 
 @click.command()
 @click.argument("results", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+@click.option("-o", "--output", type=OUTPUT_FILE, metavar="FILE", required=True,
               help="The PDF to write (PDF/A-3b).")
-@click.option("--html", "html_output", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--html", "html_output", type=OUTPUT_FILE, metavar="FILE",
               help="Also write the report as one standalone HTML file.")
 @click.option("--manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="manifest.yaml to embed beside results.json.")
@@ -85,6 +86,11 @@ def report(
         raise UsageError("give --manifest or --bundle, not both")
     if (tsa_url or certify or passphrase_file) and sign_key is None:
         raise UsageError("--tsa-url, --certify and --passphrase-file need --sign-key")
+    from ..fsio import output_kind
+
+    for path in (output, html_output):
+        if path is not None:
+            output_kind(path)  # a refused output path fails before the long render
     manifest_bytes = _manifest_bytes(manifest, bundle, results)
     passphrase = None
     if sign_key is not None:
@@ -93,10 +99,11 @@ def report(
         passphrase = _passphrase(passphrase_file, sign_key)
         load_signer(sign_key, passphrase)  # a wrong passphrase fails before the long render
 
-    target = output
-    if sign_key is not None:
-        target = output.with_name(f".{output.name}.unsigned")
-    try:
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="auditkit-report-") as scratch:
+        # signing needs the whole rendering first: it never sits beside the output
+        target = Path(scratch) / "unsigned.pdf" if sign_key is not None else output
         rendered = render_report(
             results, manifest_bytes=manifest_bytes, output=target, html_output=html_output,
             jobs=jobs,
@@ -112,9 +119,6 @@ def report(
                               tsa_url=tsa_url, certify=certify)
             _say(f"signed {signed.level}{' (certified)' if signed.certified else ''} by "
                  f"{signed.signer} in {signed.seconds * 1000:.0f} ms")
-    finally:
-        if target != output:
-            target.unlink(missing_ok=True)
     click.echo(str(output))
     if html_output is not None:
         click.echo(str(html_output))
