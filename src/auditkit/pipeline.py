@@ -123,7 +123,7 @@ def run_pipeline(bundle_path: Path, outdir: Path, signer: Signer, *, html: bool 
     with tempfile.TemporaryDirectory(dir=outdir, prefix=".render-") as scratch:
         unsigned = Path(scratch) / "unsigned.pdf"
         rendered = render_report(results_path, manifest_bytes=run.manifest_bytes, output=unsigned,
-                                 html_output=outdir / "report.html" if html else None)
+                                 html_output=outdir / "report.html" if html else None, signed=True)
         signed = sign_pdf(unsigned, report_path, p12=signer.p12, passphrase=signer.passphrase,
                           tsa_url=signer.tsa_url, certify=signer.certify)
     return PipelineOutput(results_path, report_path, run, rendered.pages, list(rendered.warnings),

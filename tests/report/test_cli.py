@@ -138,6 +138,43 @@ def test_report_unsigned_with_html(results_file: Path, tmp_path: Path) -> None:
     assert result.exit_code == 4 and "not signed" in result.output
 
 
+def _pages(pdf: Path) -> list[str]:
+    done = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                          check=True, timeout=120)
+    pages = done.stdout.split("\f")[:-1]
+    assert pages
+    return [" ".join(page.split()) for page in pages]
+
+
+AUTHENTICITY = "Its authenticity is established by the digital signature"
+
+
+def test_unsigned_report_is_a_draft_on_every_page(results_file: Path, cli_keys: Path, tmp_path: Path) -> None:
+    out = tmp_path / "draft.pdf"
+    result = CliRunner().invoke(cli, ["report", str(results_file), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    pages = _pages(out)
+    missing = [n for n, page in enumerate(pages, start=1) if "UNSIGNED DRAFT" not in page]
+    assert missing == [], f"pages without the draft mark: {missing}"
+    assert "Unsigned draft. This copy carries no digital signature" in pages[0]
+    assert not any(AUTHENTICITY in page for page in pages)
+    assert "NOT SIGNED: UNSIGNED DRAFT" in pages[-1].upper()
+
+    from auditkit.errors import InvalidInputError
+    from auditkit.signing import sign_pdf
+
+    with pytest.raises(InvalidInputError, match="unsigned draft"):  # a draft cannot be signed later
+        sign_pdf(out, tmp_path / "signed.pdf", p12=cli_keys / "signer.p12",
+                 passphrase=ENV["AUDITKIT_KEY_PASSPHRASE"].encode())
+    assert not (tmp_path / "signed.pdf").exists()
+
+
+def test_signed_report_is_not_marked_draft(signed_report: Path) -> None:
+    pages = _pages(signed_report)
+    assert not any("UNSIGNED" in page.upper() or "DRAFT" in page.upper() for page in pages)
+    assert AUTHENTICITY in pages[0]
+
+
 def test_report_usage_errors(results_file: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["report", str(results_file), "-o", str(tmp_path / "r.pdf"),
                                       "--tsa-url", "http://tsa.example"])

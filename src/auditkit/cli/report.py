@@ -53,7 +53,7 @@ _KEY_FILE_HELP = (
 @click.option("--bundle", type=click.Path(exists=True, path_type=Path),
               help="Embed this bundle's manifest.yaml (its root hash must be the one assessed).")
 @click.option("--sign-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="PKCS#12 signing key (from 'auditkit keys init'); without it, no signature.")
+              help="PKCS#12 signing key (from 'auditkit keys init'); without it the PDF is an unsigned draft.")
 @click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help=_KEY_FILE_HELP)
 @click.option("--tsa-url", help="RFC 3161 time-stamp server: makes the signature PAdES B-T.")
@@ -78,7 +78,8 @@ def report(
 
     The PDF embeds results.json (and the bundle manifest) as attachments. With
     --sign-key it is signed PAdES B-B (B-T with --tsa-url); check it with
-    'auditkit verify'. Exit 3 on invalid results, 4 if the key cannot be opened.
+    'auditkit verify'. Without --sign-key it is an UNSIGNED DRAFT, marked so on
+    every page. Exit 3 on invalid results, 4 if the key cannot be opened.
     """
     from ..report.render import render_report
 
@@ -106,7 +107,7 @@ def report(
         target = Path(scratch) / "unsigned.pdf" if sign_key is not None else output
         rendered = render_report(
             results, manifest_bytes=manifest_bytes, output=target, html_output=html_output,
-            jobs=jobs,
+            jobs=jobs, signed=sign_key is not None,
         )
         for warning in rendered.warnings:
             _say(f"auditkit: warning: weasyprint: {warning}")
