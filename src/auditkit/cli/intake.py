@@ -48,22 +48,63 @@ _TOKEN_FILE = click.option(
     help="Refuse uploads larger than this (MiB), without reading the rest.",
 )
 @click.option(
+    "--header-timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 3600),
+    help="Seconds a request head (and the upload page's token) may take to arrive; "
+    "a silent or trickling connection is then closed with 408.",
+)
+@click.option(
+    "--max-client-connections",
+    default=32,
+    show_default=True,
+    type=click.IntRange(0, 100_000),
+    help="Connections one client address may hold at once (503 beyond); 0 for no cap, "
+    "e.g. behind a reverse proxy that applies its own.",
+)
+@click.option(
+    "--max-connections",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="Connections in all; at the cap the oldest one still waiting for its request "
+    "head is closed to make room.",
+)
+@click.option(
     "--log-level",
     default="info",
     show_default=True,
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
 )
-def serve(store: Path, host: str, port: int, max_upload_mb: int, log_level: str) -> None:
+def serve(
+    store: Path,
+    host: str,
+    port: int,
+    max_upload_mb: int,
+    header_timeout: float,
+    max_client_connections: int,
+    max_connections: int,
+    log_level: str,
+) -> None:
     """Run the evidence intake server on STORE (created if absent).
 
     Submitters upload bundles (POST /api/v1/bundles or the page at /), each is
     verified in quarantine and answered with a signed receipt; auditors list and
     download the bundles of the organizations they are granted.
     """
+    from ..intake.guard import ConnectionLimits
     from ..intake.server import serve as run
     from ..intake.service import IntakeSettings
 
-    settings = IntakeSettings(max_upload_bytes=max_upload_mb * 1024 * 1024)
+    settings = IntakeSettings(
+        max_upload_bytes=max_upload_mb * 1024 * 1024, auth_timeout=header_timeout
+    )
+    limits = ConnectionLimits(
+        header_timeout=header_timeout,
+        per_client=max_client_connections,
+        max_connections=max_connections,
+    )
     click.echo(f"auditkit: serving {store} on http://{host}:{port}/", err=True)
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(
@@ -71,7 +112,7 @@ def serve(store: Path, host: str, port: int, max_upload_mb: int, log_level: str)
             "clear text unless a TLS reverse proxy is in front",
             err=True,
         )
-    run(store, host, port, settings, log_level=log_level)
+    run(store, host, port, settings, log_level=log_level, limits=limits)
 
 
 @click.group()

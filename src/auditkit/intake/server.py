@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 from .app import create_app
+from .guard import ConnectionLimits, guarded_protocol
 from .service import IntakeService, IntakeSettings
 from .store import open_for_serving
 
@@ -28,11 +29,13 @@ def serve(
     settings: IntakeSettings | None = None,
     *,
     log_level: str = "info",
+    limits: ConnectionLimits | None = None,
 ) -> None:
-    """Serve the store until interrupted."""
+    """Serve the store until interrupted, with ``limits`` on its connections."""
     import uvicorn
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+    limits = limits or ConnectionLimits()
     service = open_service(root, settings)
     # This process only serves intake: any scratch file a verifier makes goes inside the
     # quarantine too (emptied at every start), never into the system temp folder.
@@ -44,8 +47,9 @@ def serve(
             port=port,
             log_level=log_level,
             access_log=True,
-            timeout_keep_alive=5,
-            limit_concurrency=256,
+            http=guarded_protocol(limits),
+            timeout_keep_alive=limits.keep_alive_timeout,
+            limit_concurrency=None,  # the guard caps connections; idle ones never block others
             server_header=False,
         )
         uvicorn.Server(config).run()

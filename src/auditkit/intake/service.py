@@ -68,6 +68,8 @@ class IntakeSettings:
     """Passed as ``limits=`` to ``verify_bundle``; ``None`` means the verifier's defaults."""
     idle_timeout: float = 60.0
     """Seconds an upload may send nothing before it is abandoned (408)."""
+    auth_timeout: float = 10.0
+    """Seconds the upload page's form may take to send the fields before the file (its token)."""
 
 
 @dataclass(frozen=True)
@@ -372,6 +374,22 @@ class IntakeService:
             raise NotFound(f"no bundle {ref[:80]!r} visible to this token")
         return record
 
+    def archive_record(self, who: Principal, ref: str) -> UploadRecord:
+        """The record of an accepted bundle whose archive ``who`` may download (nothing logged)."""
+        record = self.get_bundle(who, ref)
+        if record.verdict != "accepted":
+            raise NotFound(f"upload {record.upload_id} was rejected; no archive is kept")
+        if not self.store.objects.exists(record.archive_sha256):
+            raise self._missing(record)
+        return record
+
+    @staticmethod
+    def _missing(record: UploadRecord) -> Unavailable:
+        return Unavailable(
+            f"archive {record.archive_sha256} is missing from object storage",
+            hint="the operator must restore it",
+        )
+
     def open_archive(self, who: Principal, ref: str) -> tuple[UploadRecord, BinaryIO]:
         """Open an accepted bundle's archive for download and log the download."""
         record = self.get_bundle(who, ref)
@@ -380,10 +398,7 @@ class IntakeService:
         try:
             handle = self.store.objects.get(record.archive_sha256)
         except KeyError:
-            raise Unavailable(
-                f"archive {record.archive_sha256} is missing from object storage",
-                hint="the operator must restore it",
-            ) from None
+            raise self._missing(record) from None
         with contextlib.ExitStack() as guard:
             guard.callback(handle.close)
             self.log.append(
