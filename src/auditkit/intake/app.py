@@ -25,6 +25,7 @@ from ..resources import data_dir
 from .formupload import FormUpload
 from .models import UploadRecord
 from .openapi import openapi_document
+from .portfolio_routes import portfolio_routes
 from .problems import ApiError, BadRequest, ServerFailed, TimedOut
 from .receipts import public_pem
 from .service import IntakeService
@@ -209,6 +210,7 @@ def create_app(service: IntakeService) -> Starlette:
         Route("/api/v1/bundles/{ref}", get_bundle, methods=["GET"]),
         Route("/api/v1/bundles/{ref}/archive", archive, methods=["GET"]),
     ]
+    routes += portfolio_routes(service, api, api_json, page)
     app = Starlette(routes=routes)
     app.state.service = service
     return app
