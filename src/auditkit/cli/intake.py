@@ -236,6 +236,30 @@ def token_revoke(store: Path, token_id: str, index: str | None) -> None:
     click.echo(f"auditkit: revoked {token_id}", err=True)
 
 
+@intake.command("migrate")
+@_STORE
+@click.option("--index", envvar="AUDITKIT_INDEX", required=True, metavar="postgresql://…",
+              help="The new, empty PostgreSQL database (or AUDITKIT_INDEX).")
+@click.option("--objects", envvar="AUDITKIT_OBJECTS", required=True, metavar="s3://BUCKET/PREFIX",
+              help="The bucket for the archives and reports (or AUDITKIT_OBJECTS).")
+def migrate(store: Path, index: str, objects: str) -> None:
+    """Copy an embedded STORE (SQLite + folder) into PostgreSQL and S3; STORE is only read.
+
+    Objects, tokens, uploads, assessments and the intake log (line for line, so every
+    receipt stays valid) are copied; the target database must be new.
+    """
+    from ..intake.migrate import migrate_store
+
+    report = migrate_store(store, index, objects,
+                           progress=lambda line: click.echo(f"auditkit: {line}", err=True))
+    click.echo(
+        f"auditkit: migrated {report.tokens} tokens, {report.uploads} uploads, "
+        f"{report.assessments} assessments, {report.objects} objects "
+        f"({report.objects_present} already in the bucket), {report.log_entries} log entries",
+        err=True,
+    )
+
+
 @intake.group()
 def key() -> None:
     """The server's receipt-signing key."""
