@@ -109,6 +109,8 @@ _TOKEN_FILE = click.option(
 @click.option("--assess-controls", type=click.Path(exists=True, path_type=Path),
               help="Catalog folder for --assess-key (default: shipped).")
 @click.option("--assess-profile", help="Profile for --assess-key (default: the default profile).")
+@click.option("--assess-workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Assessments run at once by --assess-key.")
 def serve(
     store: Path,
     host: str,
@@ -124,6 +126,7 @@ def serve(
     assess_key: Path | None,
     assess_controls: Path | None,
     assess_profile: str | None,
+    assess_workers: int,
 ) -> None:
     """Run the evidence intake server on STORE (created if absent).
 
@@ -166,7 +169,8 @@ def serve(
         from ..assessments.queue import in_process
         from .scale import load_assessor
 
-        queue = in_process(load_assessor(assess_key, None, assess_controls, assess_profile))
+        assessor = load_assessor(assess_key, None, assess_controls, assess_profile)
+        queue = in_process(assessor, assess_workers)
     run(store, host, port, settings, log_level=log_level, limits=limits, index=index,
         objects=objects, on_accepted=queue)
 
