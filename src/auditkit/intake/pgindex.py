@@ -66,6 +66,7 @@ class PostgresIndex:
             psycopg.InterfaceError,
         )
         try:
+            psycopg.connect(url, connect_timeout=5).close()  # fail fast: refused, no such db
             self._pool = ConnectionPool(
                 url,
                 min_size=1,
