@@ -233,9 +233,14 @@ def test_assessment_file_integer_over_4300_digits(invoke, workspace):
          "evidence/things.yaml:1:18: integer of more than 4300 digits"),
         ("evidence/things.json", f'[{{"id": "a", "count": {HUGE}}}]'.encode(),
          "evidence/things.json:1:23: invalid JSON: integer of more than 4300 digits"),
+        # found by the fuzz suite: JSON numbers beyond the float range, and unpaired surrogates
+        ("evidence/things.json", b'[{"id": "a", "count": 1e400}]',
+         "evidence/things.json:1:23: invalid JSON: number 1e400 is out of range"),
+        ("evidence/things.json", b'[{"id": "\\ud800", "count": 1}]',
+         "evidence/things.json /0/id: invalid JSON: string holds an unpaired surrogate escape"),
     ],
 )
-def test_evidence_integer_over_4300_digits_is_insufficient_evidence(invoke, workspace, name, data, reason):
+def test_unreadable_evidence_values_are_insufficient_evidence(invoke, workspace, name, data, reason):
     root, bundle = workspace
     folder = bundle({name: data})
     status, problems = evidence_problems(assess_json(invoke, folder, root))

@@ -120,3 +120,19 @@ def test_loader_refuses_every_anchor_alias_and_tag(text):
     with pytest.raises(InvalidInputError) as caught:
         yamlio.loads(text, "t.yaml")
     assert caught.value.where is not None and caught.value.where.startswith("t.yaml:")
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b"title: A\x1dcontrol", "fam.yaml:4:13: character U+001D is not allowed in YAML"),
+        ("title: Aé\u0097".encode(), "fam.yaml:4:14: character U+0097 is not allowed in YAML"),
+        (b"title: A\xff control", "fam.yaml:4:13: file is not valid UTF-8 (byte 0xFF)"),
+    ],
+)
+def test_unreadable_characters_are_named_by_line_and_column(invoke, tmp_path, raw, message):
+    path = tmp_path / "fam.yaml"
+    path.write_bytes(FAMILY.encode().replace(b"title: A control", raw))
+    result = invoke("controls", "validate", path)
+    assert result.exit_code == 3, result.output
+    assert f"{tmp_path}/{message}" in result.output

@@ -228,6 +228,22 @@ class _Builder:
             parent.value.append(value)
 
 
+def _unreadable(exc: yaml.reader.ReaderError) -> str:
+    if isinstance(exc.character, int) and "UTF-8" not in str(exc.reason) and "utf-8" not in exc.encoding:
+        return f"character U+{exc.character:04X} is not allowed in YAML ({exc.reason})"
+    shown = f" (byte 0x{exc.character:02X})" if isinstance(exc.character, int) else ""
+    return f"file is not valid UTF-8{shown}"
+
+
+def _byte_place(text: str | bytes, offset: int) -> str:
+    """``:line:col`` of byte ``offset`` of the UTF-8 form of ``text`` (libyaml counts bytes)."""
+    raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    prefix = raw[: max(0, offset)].removeprefix(b"\xef\xbb\xbf")
+    start = prefix.rfind(b"\n") + 1
+    line = prefix.count(b"\n") + 1
+    return f":{line}:{len(prefix[start:].decode('utf-8', 'replace')) + 1}"
+
+
 def loads(text: str | bytes, source: str = "<string>", *, max_depth: int = DEFAULT_MAX_DEPTH) -> Located:
     """Parse one YAML document from ``text``; ``source`` names it in errors."""
     builder = _Builder(source, max_depth)
@@ -238,6 +254,8 @@ def loads(text: str | bytes, source: str = "<string>", *, max_depth: int = DEFAU
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
         problem = exc.problem or exc.context or "invalid YAML"
         raise InvalidInputError(f"YAML syntax error: {problem}", where=where) from None
+    except yaml.reader.ReaderError as exc:
+        raise InvalidInputError(_unreadable(exc), where=source + _byte_place(text, exc.position)) from None
     except yaml.YAMLError as exc:
         raise InvalidInputError(f"YAML error: {exc}".splitlines()[0], where=source) from None
     except UnicodeDecodeError:
