@@ -41,17 +41,20 @@ def minutes() -> float:
 def fuzz(name: str, strategy: st.SearchStrategy[Any], body: Callable[[Any], None], *, quick: int) -> None:
     """Run ``body`` on examples of ``strategy``: ``quick`` of them, or its share of a long run."""
 
-    def counted(value: Any) -> None:
-        EXAMPLES[name] += 1
-        body(value)
+    def one_round(examples: int) -> None:
+        def counted(value: Any) -> None:
+            EXAMPLES[name] += 1
+            body(value)
+
+        given(strategy)(settings(base, max_examples=examples)(counted))()  # a fresh test each round
 
     started = time.monotonic()
-    base = settings(deadline=None, suppress_health_check=list(HealthCheck), max_examples=quick, database=DATABASE)
+    base = settings(deadline=None, suppress_health_check=list(HealthCheck), database=DATABASE)
     budget = minutes() * 60 * SHARES[name] / sum(SHARES.values())
     try:
-        given(strategy)(base(counted))()
+        one_round(quick)
         while time.monotonic() - started < budget:
-            given(strategy)(settings(base, max_examples=ROUND)(counted))()
+            one_round(min(ROUND, 2 * quick))
     finally:
         SECONDS[name] += time.monotonic() - started
 
