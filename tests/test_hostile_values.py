@@ -17,26 +17,7 @@ from auditkit.errors import InvalidInputError
 SAFE = 2**53 - 1
 HUGE = "9" * 4301
 
-FAMILY = """\
-family: {id: ZZ, title: Test family, version: "1"}
-controls:
-  - id: ZZ-1
-    title: Things are fine
-    objective: Something holds.
-    severity: high
-    params:
-      limit: {type: integer, default: 3}
-    evidence:
-      - {kind: thing-list, formats: [json, yaml], max_age_days: 90, coverage: period}
-    checks:
-      - id: ZZ-1.1
-        title: All things are fine
-        each: thing_list.records
-        assert: r.count <= params.limit
-    procedures:
-      - {id: ZZ-1.p1, method: examine, prompt: Look at the things.}
-    remediation: Fix the things.
-"""
+FAMILY = (Path(__file__).parent / "data" / "zz-family.yaml").read_text(encoding="utf-8")
 
 PROFILE = """\
 profile: {id: test, title: Test}

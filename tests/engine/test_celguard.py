@@ -17,25 +17,9 @@ from hypothesis import strategies as st
 from auditkit.engine import celguard
 from auditkit.engine.cel import CelCompileError, compile_expr
 
-FAMILY = """\
-family: {id: ZZ, title: Test family, version: "1"}
-controls:
-  - id: ZZ-1
-    title: A control
-    objective: Something holds.
-    severity: high
-    evidence:
-      - {kind: thing-list, formats: [json]}
-    checks:
-      - id: ZZ-1.1
-        title: All things are fine
-        expr: |-
-          EXPR
-    procedures:
-      - {id: ZZ-1.p1, method: examine, prompt: Look at the things.}
-    remediation: Fix the things.
-"""
-WHERE = "fam.yaml:12:15 /controls/0/checks/0/expr: "
+FAMILY = (Path(__file__).parents[1] / "data" / "zz-family.yaml").read_text(encoding="utf-8").replace(
+    "        each: thing_list.records\n        assert: r.count <= params.limit\n", "        expr: |-\n          EXPR\n")
+WHERE = "fam.yaml:14:15 /controls/0/checks/0/expr: "
 
 
 def validate(invoke, tmp_path: Path, expression: str):

@@ -59,31 +59,23 @@ tar_archives = st.one_of(
 )
 
 
-def test_zip_bundles(private_tmp, tmp_path):
-    box = tmp_path / "box" / "in"
+def _fuzz_archive(target: str, strategy: st.SearchStrategy[bytes], scratch: Path, box: Path) -> None:
     box.mkdir(parents=True)
 
     def body(raw: bytes) -> None:
-        path = box / "bundle.zip"
+        path = box / f"bundle.{target}"
         path.write_bytes(raw)
         try:
-            _read(path, private_tmp)
+            _read(path, scratch)
         finally:
             path.unlink()
 
-    fuzz("zip", zip_archives, body, quick=150)
+    fuzz(target, strategy, body, quick=150)
+
+
+def test_zip_bundles(private_tmp, tmp_path):
+    _fuzz_archive("zip", zip_archives, private_tmp, tmp_path / "box" / "in")
 
 
 def test_tar_gz_bundles(private_tmp, tmp_path):
-    box = tmp_path / "box" / "in"
-    box.mkdir(parents=True)
-
-    def body(raw: bytes) -> None:
-        path = box / "bundle.tar.gz"
-        path.write_bytes(raw)
-        try:
-            _read(path, private_tmp)
-        finally:
-            path.unlink()
-
-    fuzz("tar.gz", tar_archives, body, quick=150)
+    _fuzz_archive("tar.gz", tar_archives, private_tmp, tmp_path / "box" / "in")
