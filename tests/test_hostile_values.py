@@ -133,7 +133,7 @@ def test_manifest_size_beyond_2_53_is_refused_by_the_schema(invoke, workspace, s
          "zz.yaml:8:38 /controls/0/params/limit/default"),
         ("{type: integer, default: 3}", f"{{type: integer, default: 3, maximum: {SAFE + 2}}}",
          "zz.yaml:8:51 /controls/0/params/limit/maximum"),
-        ("max_age_days: 90", f"max_age_days: {SAFE + 2}", "zz.yaml:10:65 /controls/0/evidence/0/max_age_days"),
+        ("max_age_days: 90", f"max_age_days: {SAFE + 2}", "zz.yaml:10:70 /controls/0/evidence/0/max_age_days"),
     ],
 )
 def test_catalog_integers_beyond_2_53_are_refused_by_place(invoke, workspace, old, new, where):
@@ -219,6 +219,8 @@ def test_assessment_file_integer_over_4300_digits(invoke, workspace):
          "evidence/things.json:1:23: invalid JSON: number 1e400 is out of range"),
         ("evidence/things.json", b'[{"id": "\\ud800", "count": 1}]',
          "evidence/things.json /0/id: invalid JSON: string holds an unpaired surrogate escape"),
+        ("evidence/things.csv", ("a" * 5000 + "," + "a" * 5000 + "\n1,2\n").encode(),
+         "evidence/things.csv:1: CSV header names column 'aaaaaaaa"),
     ],
 )
 def test_unreadable_evidence_values_are_insufficient_evidence(invoke, workspace, name, data, reason):
@@ -227,6 +229,7 @@ def test_unreadable_evidence_values_are_insufficient_evidence(invoke, workspace,
     status, problems = evidence_problems(assess_json(invoke, folder, root))
     assert status == "insufficient-evidence"
     assert any(reason in p for p in problems), problems
+    assert all(len(p) < 600 for p in problems), problems  # hostile values are quoted short
 
 
 # ---- dates at the ends of the calendar ----------------------------------------------------

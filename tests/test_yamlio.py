@@ -118,3 +118,10 @@ def test_unreadable_characters_are_named_by_line_and_column(invoke, tmp_path, ra
     result = invoke("controls", "validate", path)
     assert result.exit_code == 3, result.output
     assert f"{tmp_path}/{message}" in result.output
+
+
+def test_hostile_names_are_quoted_short(invoke, tmp_path):
+    """Found by the fuzz suite: a 5,000-character alias name was echoed whole."""
+    path, result = validate(invoke, tmp_path, FAMILY.replace("severity: high", "severity: *" + "x" * 5000))
+    (line,) = problem_lines(result.output)
+    assert result.exit_code == 3 and len(line) < 300 and line.endswith("(write the value out in full)"), line

@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from .errors import InvalidInputError
+from .errors import InvalidInputError, shorten, shown
 
 try:  # the C parser is ~10x faster; fall back to the pure-Python one
     _Loader: type = yaml.CSafeLoader
@@ -114,7 +114,7 @@ def _resolve_plain(value: str, where: str) -> Any:
             return number
     if _NONFINITE.match(value):
         raise InvalidInputError(
-            f"non-finite number {value!r} is not allowed", where=where, hint="write a finite number"
+            f"non-finite number {shown(value)} is not allowed", where=where, hint="write a finite number"
         )
     return value
 
@@ -156,12 +156,12 @@ class _Builder:
         """Anchors and tags are refused on every node, keys included."""
         if event.anchor is not None:
             raise self.refuse(
-                event, f"YAML aliases and anchors are not allowed (anchor &{event.anchor})",
+                event, f"YAML aliases and anchors are not allowed (anchor &{shorten(event.anchor, 60)})",
                 "write the value out in full and remove the anchor",
             )
         if event.tag is not None:
             raise self.refuse(
-                event, f"YAML tag {_tag_text(event.tag)!r} is not allowed",
+                event, f"YAML tag {shown(_tag_text(event.tag))} is not allowed",
                 "remove it; quote the value if it must be a string",
             )
 
@@ -177,7 +177,8 @@ class _Builder:
                                       "keep one document per file")
                 continue
             if isinstance(event, yaml.AliasEvent):
-                raise self.refuse(event, f"YAML aliases and anchors are not allowed (alias *{event.anchor})",
+                alias = shorten(event.anchor or "", 60)
+                raise self.refuse(event, f"YAML aliases and anchors are not allowed (alias *{alias})",
                                   "write the value out in full")
             if isinstance(event, yaml.CollectionEndEvent):
                 done = stack.pop()
@@ -215,7 +216,7 @@ class _Builder:
             raise self.refuse(event, "YAML merge keys (<<) are not allowed", "write the keys out in full")
         assert isinstance(mapping.value, dict)
         if event.value in mapping.value:
-            raise self.refuse(event, f"duplicate key {event.value!r}")
+            raise self.refuse(event, f"duplicate key {shown(event.value)}")
         mapping.key = event.value
 
     @staticmethod

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase
 
-from auditkit.errors import AuditkitError
+from auditkit.errors import MAX_LINE, AuditkitError
 
 SHARES = {"yaml": 1.0, "json": 1.0, "csv": 1.0, "manifest": 1.5, "zip": 1.5, "tar.gz": 1.5, "assess": 2.5}
 """Relative share of a long run's time per target."""
@@ -69,7 +69,7 @@ def refused_or_ok(call: Callable[[], Any], *names: str) -> Any:
         lines = exc.lines
         assert lines, exc
         for line in lines:
-            assert line and "\n" not in line and len(line) < 4000, line
+            assert line and "\n" not in line and len(line) <= MAX_LINE, line
             if names:
                 assert any(n in line for n in names), line
         return None

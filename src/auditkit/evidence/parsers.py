@@ -28,7 +28,7 @@ import re
 from typing import Any
 
 from .. import yamlio
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, shown
 
 SUFFIXES: dict[str, str] = {
     ".json": "json",
@@ -86,7 +86,7 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: set[str] = set()
         for key, _ in pairs:
             if key in seen:
-                raise ValueError(f"duplicate key {key!r}")
+                raise ValueError(f"duplicate key {shown(key)}")
             seen.add(key)
     return result
 
@@ -240,7 +240,7 @@ def parse_csv(
                 )
             if name in seen:
                 raise InvalidInputError(
-                    f"CSV header names column {name!r} twice", where=f"{where}:1"
+                    f"CSV header names column {shown(name)} twice", where=f"{where}:1"
                 )
             seen.add(name)
         rows: list[dict[str, Any]] = []
