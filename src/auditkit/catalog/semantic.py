@@ -94,7 +94,8 @@ def _control_problems(control: Control, base: str, located: Located) -> list[str
         for index, part in enumerate(getattr(control, field)):
             for inserted in sorted({m for p in part.walk() for m in INSERT.findall(p.prose or "")}):
                 if inserted not in control.params:
-                    say(f"{base}/{field}/{index}", f"inserts parameter {inserted!r}, which {control.id} does not declare")
+                    say(f"{base}/{field}/{index}",
+                        f"inserts parameter {inserted!r}, which {control.id} does not declare")
     objectives = control.objective_ids()
     kinds: dict[str, int] = {}
     for index, requirement in enumerate(control.evidence):
@@ -130,7 +131,8 @@ def _control_problems(control: Control, base: str, located: Located) -> list[str
             say(f"{base}/procedures/{pi}/id", f"procedure id {procedure.id!r} does not belong to {control.id}")
         for oi, objective in enumerate(procedure.objectives):
             if objective not in objectives:
-                say(f"{base}/procedures/{pi}/objectives/{oi}", f"{control.id} has no assessment objective {objective!r}")
+                say(f"{base}/procedures/{pi}/objectives/{oi}",
+                    f"{control.id} has no assessment objective {objective!r}")
     return out
 
 
