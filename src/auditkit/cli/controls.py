@@ -50,6 +50,40 @@ def validate_cmd(paths: tuple[Path, ...]) -> None:
         click.echo(f"  profile {profile.id}  ({profile.source})")
 
 
+@controls.command("import-oscal")
+@click.argument("catalog", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--profile", "profile", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="OSCAL profile (baseline or overlay) selecting controls and setting parameters.")
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="New folder for the family files (one per OSCAL group).")
+@click.option("--severity", type=click.Choice(["auto", "low", "medium", "high", "critical", "unrated"]),
+              default="auto", show_default=True,
+              help="Severity of every imported control; auto: from the baseline's impact level, else unrated.")
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists and is not empty.")
+def import_oscal_cmd(catalog: Path, profile: Path | None, output: Path, severity: str, force: bool) -> None:
+    """Import an OSCAL catalog (JSON) as control families, keeping its control ids.
+
+    Controls keep their OSCAL ids (ac-2, enhancement ac-2.1) and labels (AC-2(1)),
+    statements with their parameters, guidance, assessment objectives and methods
+    (as procedures), parameters (label, selection, guidelines) and related controls.
+    With --profile, only the controls it selects are imported and its parameter
+    values become the defaults; imports of other profiles are followed. The folder
+    is written only once it passes `auditkit controls validate`.
+    """
+    from ..oscal.importer import import_oscal
+
+    started = time.perf_counter()
+    report = import_oscal(catalog, output, profile_path=profile, severity=severity, force=force)
+    elapsed = time.perf_counter() - started
+    source = f" through profile {report.profile_title!r}" if report.profile_title else ""
+    click.echo(f"ok: imported {report.controls} controls ({report.enhancements} enhancements) in "
+               f"{len(report.families)} families{source}, {report.params} parameters, {report.procedures} "
+               f"procedures, severity {report.severity}, in {elapsed:.1f} s")
+    if report.withdrawn:
+        click.echo(f"  left out {len(report.withdrawn)} withdrawn controls", err=True)
+    click.echo(f"  wrote {report.output}; check it with: auditkit controls validate {report.output}")
+
+
 @controls.command("list")
 @click.option("--controls", "controls_dir", type=click.Path(path_type=Path), help="Catalog folder (default: shipped).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
