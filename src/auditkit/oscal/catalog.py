@@ -156,7 +156,7 @@ def family_id(group_id: str | None) -> str:
     return cleaned[:16] if group_id else "catalog"
 
 
-def convert_control(control: Any, family: str, parent: str | None, severity: str,
+def convert_control(control: Any, parent: str | None, severity: str,
                     resources: Mapping[str, str], values: Mapping[str, Sequence[str]]) -> dict[str, Any]:
     """One OSCAL control as an auditkit control; ``values`` are profile-assigned parameter values."""
     label = label_of(control) or control.id
@@ -175,7 +175,8 @@ def convert_control(control: Any, family: str, parent: str | None, severity: str
         out["objectives"] = objectives
     out["severity"] = severity
     links = control.links or []
-    related = list(dict.fromkeys(link.href[1:] for link in links if link.rel == "related" and link.href.startswith("#")))
+    related = list(dict.fromkeys(link.href[1:] for link in links
+                                 if link.rel == "related" and link.href.startswith("#")))
     if related:
         out["related"] = related
     cited = [resources[link.href[1:]] for link in links
@@ -218,7 +219,7 @@ def to_families(catalog: Any, *, severity: str = "unrated", selected: set[str] |
                 continue
             if selected is not None and control.id not in selected:
                 continue
-            controls.append(convert_control(control, fid, parent, severity, resources, values or {}))
+            controls.append(convert_control(control, parent, severity, resources, values or {}))
         if not controls:
             continue
         title = " ".join(group.title.split()) if group is not None else meta.title

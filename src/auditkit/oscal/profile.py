@@ -133,7 +133,7 @@ def resolve(path: Path, source: Source, *, catalog_path: Path | None = None, _de
         excluded = set(_rule_ids(getattr(item, "exclude_controls", None), available, where))
         selected.extend(c for c in chosen if c not in excluded)
     modify = profile.modify
-    for index, setting in enumerate((modify.set_parameters if modify and modify.set_parameters else [])):
+    for index, setting in enumerate(modify.set_parameters if modify and modify.set_parameters else []):
         if setting.param_id not in source.params:
             raise InvalidInputError(f"sets parameter {setting.param_id!r}, which no control of the catalog has",
                                     where=f"{path} /profile/modify/set-parameters/{index}")
