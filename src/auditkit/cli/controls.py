@@ -101,8 +101,9 @@ def list_cmd(controls_dir: Path | None, fmt: str) -> None:
         ]
         click.echo(json.dumps({"catalog_digest": catalog.digest, "controls": rows}, indent=2))
         return
-    rows_t = [(c.id, c.severity, str(len(c.checks)), c.title) for c in catalog.controls]
-    click.echo(_table(rows_t, ("ID", "SEVERITY", "CHECKS", "TITLE")))
+    rows_t = [(c.id, c.label or "", c.severity, str(len(c.checks)), str(len(c.procedures)), c.title)
+              for c in catalog.controls]
+    click.echo(_table(rows_t, ("ID", "LABEL", "SEVERITY", "CHECKS", "PROCEDURES", "TITLE")))
 
 
 @controls.command("show")
@@ -115,22 +116,43 @@ def show_cmd(control_id: str, controls_dir: Path | None, fmt: str) -> None:
     from ..errors import InvalidInputError
 
     catalog = load_catalog([controls_dir] if controls_dir else None)
-    control = catalog.control(control_id.upper())
+    control = catalog.find(control_id)
     if control is None:
         raise InvalidInputError(f"no control {control_id!r} in the catalog",
                                 hint="see `auditkit controls list`")
     if fmt == "json":
         click.echo(json.dumps(control.model_dump(mode="json", by_alias=True, exclude_none=True), indent=2))
         return
-    out = [f"{control.id}  {control.title}", f"severity: {control.severity}", "",
-           f"Objective: {control.objective}"]
+    shown = f"{control.label} ({control.id})" if control.label and control.label != control.id else control.id
+    out = [f"{shown}  {control.title}", f"severity: {control.severity}"]
+    if control.objective:
+        out += ["", f"Objective: {control.objective}"]
     if control.rationale:
         out.append(f"Rationale: {control.rationale}")
     refs = control.references
     if refs.agreement or refs.nist_800_53:
         out.append(f"References: {refs.agreement or ''}  NIST SP 800-53: {', '.join(refs.nist_800_53)}")
+    if control.statement:
+        from ..catalog.text import lines
+
+        out += ["", "Statement:"]
+        for line in lines(control.statement, {}, control.params):
+            words = "".join(s["text"] for s in line["segments"])
+            out.append("  " * (line["level"] + 1) + " ".join(filter(None, (line["label"], words))))
+    if control.parent or control.related:
+        out.append("")
+        if control.parent:
+            out.append(f"Enhancement of: {control.parent}")
+        if control.related:
+            out.append(f"Related: {', '.join(control.related)}")
     if control.params:
-        out += ["", "Parameters:"] + [f"  {n} ({p.type}) = {json.dumps(p.default)}" for n, p in control.params.items()]
+        out += ["", "Parameters:"]
+        for n, p in control.params.items():
+            value = json.dumps(p.default) if p.default is not None else "(no default: the profile assigns it)"
+            label = f" {p.label}:" if p.label else ""
+            out.append(f"  {n} ({p.type}){label} {value}")
+            if p.select:
+                out.append(f"      choose {p.select.how_many}: {'; '.join(p.select.choice)}")
     out += ["", "Evidence:"]
     for e in control.evidence:
         extra = [f"formats {', '.join(e.formats)}", "required" if e.required else "optional"]
@@ -145,7 +167,12 @@ def show_cmd(control_id: str, controls_dir: Path | None, fmt: str) -> None:
         for field, source in check.expressions.items():
             out.append(f"      {field}: {source}")
     out += ["", "Procedures:"] + [f"  {p.id} [{p.method}] {p.prompt}" for p in control.procedures]
-    out += ["", f"Remediation: {control.remediation}"]
+    if control.objectives:
+        out += ["", f"Assessment objectives: {len(control.objective_ids())}"]
+    if control.guidance:
+        out += ["", f"Guidance: {control.guidance}"]
+    if control.remediation:
+        out += ["", f"Remediation: {control.remediation}"]
     click.echo("\n".join(out))
 
 
