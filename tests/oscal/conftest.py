@@ -53,3 +53,64 @@ def moderate_dir(shared, tmp_path_factory) -> Path:
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return out
+
+
+ASSESSED = 50
+BUNDLE = ROOT / "evidence_samples" / "acme-us"
+
+
+def engagement_files(catalog, folder: Path) -> tuple[Path, Path]:
+    """A profile assigning some parameters and an assessment file with procedure results for 50 controls."""
+    import yaml
+
+    profile = folder / "acme-moderate.yaml"
+    profile.write_text(yaml.safe_dump({
+        "profile": {"id": "acme-moderate", "title": "Acme on the NIST SP 800-53 moderate baseline"},
+        "set_parameters": {"ac-02_odp.10": "at least quarterly", "ac-02.02_odp.01": "disable",
+                           "ac-02.02_odp.02": "72 hours"},
+    }, sort_keys=False))
+    procedures, implementation = [], []
+    for index, control in enumerate(catalog.controls[:ASSESSED]):
+        for procedure in control.procedures:
+            result = "affirmed"
+            if index % 10 == 3 and procedure.method == "interview":
+                result = "not-affirmed"
+            entry = {"control": control.id, "procedure": procedure.id, "result": result, "by": "Lee Park",
+                     "date": "2026-10-08", "note": f"{procedure.method} of {control.label} done"}
+            if control.id == "ac-2" and procedure.method == "test":
+                entry["objectives"] = ["ac-2_obj.a-1", "ac-2_obj.a-2"]
+            procedures.append(entry)
+        if index % 7 == 0:
+            implementation.append({"control": control.id, "status": "implemented", "origination": "inherited",
+                                   "provided_by": "Example Cloud (FedRAMP Moderate)"})
+    assessment = folder / "acme.assessment.yaml"
+    assessment.write_text(yaml.safe_dump({
+        "engagement": {"id": "EA-2026-NIST", "auditee": "Acme U.S. Data Security Inc.",
+                       "auditor": {"name": "Lee Park", "organization": "Example Assurance LLP",
+                                   "email": "lee.park@assurance.example"},
+                       "as_of": "2026-10-15", "period": {"start": "2026-07-01", "end": "2026-09-30"},
+                       "scope": "Acme U.S. data environment, NIST SP 800-53 moderate baseline"},
+        "procedures": procedures,
+        "implementation": implementation,
+        "waivers": [{"control": catalog.controls[13].id, "justification": "Interview rescheduled after staff change",
+                     "approved_by": "Chief Compliance Officer", "expires": "2026-12-31"}],
+    }, sort_keys=False))
+    return profile, assessment
+
+
+@pytest.fixture(scope="session")
+def nist_results(moderate_dir, tmp_path_factory) -> Path:
+    """``auditkit assess`` of the moderate baseline with procedure results for 50 controls (results.json)."""
+    from click.testing import CliRunner
+
+    from auditkit.catalog import load_catalog
+    from auditkit.cli import cli
+
+    folder = tmp_path_factory.mktemp("nist-assessment")
+    profile, assessment = engagement_files(load_catalog([moderate_dir]), folder)
+    out = folder / "results.json"
+    result = CliRunner().invoke(cli, ["assess", str(BUNDLE), "--controls", str(moderate_dir), "--profile",
+                                      str(profile), "--assessment", str(assessment), "-o", str(out)],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return out
