@@ -151,7 +151,7 @@ def judge(plan: ControlPlan, outcomes: list[CheckOutcome | None], assessment: As
         if implementation else None,
         severity=control.severity, weight=weight, status=status,
         computed_status=computed,
-        credit=rounded, references=control.references.model_dump(mode="json", exclude_none=True),
+        credit=rounded, references={k: v for k, v in control.references.model_dump(mode="json").items() if v},
         params=plan.params, evidence=plan.evidence, checks=checks, procedures=procs,
         waiver=waiver_info, override=override_info, not_applicable=plan.not_applicable,
         remediation=control.remediation, notes=notes,

@@ -144,6 +144,7 @@ def build_context(
         "finding_counts": sorted(counts.items(), key=lambda kv: SEVERITY_ORDER.get(kv[0], 9)),
         "items_by_path": {item.path: item for item in results.bundle.items},
         "labels": {c.id: c.shown_id for c in results.controls},
+        "sections": {c.id for _, controls in controls_by_family for c in controls},
         "ratings": ratings,
         "statuses": STATUSES,
     }
