@@ -24,6 +24,34 @@ def shared() -> Path:
     return SHARED
 
 
+def ar_validator(anchor: str | None = None):
+    """The official OSCAL 1.1.2 assessment-results schema with format checks.
+
+    OSCAL's patterns are ECMA-262 regular expressions (``\\p{L}`` …) that Python's ``re``
+    cannot compile, so ``pattern`` is checked with ``regress``, an ECMA-262 engine, as
+    JSON Schema specifies."""
+    import jsonschema
+    import regress
+
+    cache: dict[str, regress.Regex] = {}
+
+    def pattern(validator, patrn, instance, schema):
+        if not validator.is_type(instance, "string"):
+            return
+        compiled = cache.get(patrn) or cache.setdefault(patrn, regress.Regex(patrn, "u"))
+        if compiled.find(instance) is None:
+            yield jsonschema.ValidationError(f"{instance!r} does not match {patrn!r}")
+
+    checker = jsonschema.Draft7Validator.FORMAT_CHECKER
+    assert {"date-time", "uri", "uri-reference", "email"} <= set(checker.checkers)  # format checks really run
+    validator_class = jsonschema.validators.extend(jsonschema.Draft7Validator, {"pattern": pattern})
+    schema = json.loads(AR_SCHEMA.read_text())
+    if anchor is not None:  # one definition of the schema (e.g. an observation), for parts of other documents
+        schema = {k: v for k, v in schema.items() if k in ("$schema", "$id", "definitions")}
+        schema["allOf"] = [{"$ref": f"#assembly_{anchor}"}]
+    return validator_class(schema, format_checker=checker)
+
+
 def control_ids(path: Path) -> list[str]:
     """Every control id of an OSCAL catalog, read with compliance-trestle."""
     import trestle.oscal.catalog as oscal_catalog
