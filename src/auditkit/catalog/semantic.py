@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from ..canonjson import integer_problem
 from ..engine.cel import CelCompileError, compile_expr
 from ..yamlio import Located
 from .models import Catalog, Control, Family, Param, Profile
@@ -63,6 +64,11 @@ def type_problem(type_name: str, value: Any, param: Param | None = None) -> str 
         bad = [item for item in items if not free and item not in choices]
         if bad:
             return f"{bad[0]!r} is not one of the choices {list(choices)}"
+    for item in items:
+        if isinstance(item, int) and not isinstance(item, bool):
+            unsafe = integer_problem(item)
+            if unsafe:
+                return unsafe
     if param is not None:
         for item in items:
             if isinstance(item, int | float) and not isinstance(item, bool):
