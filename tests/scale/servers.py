@@ -26,11 +26,7 @@ from pathlib import Path
 
 import pytest
 
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from ..intake.support import free_port
 
 
 def _wait_port(port: int, process: subprocess.Popen[bytes] | None, what: str, log: Path,
