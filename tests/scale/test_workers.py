@@ -72,7 +72,7 @@ def test_workers_assess_each_bundle_once_and_the_portfolio_shows_it(
         verified = invoke("verify", str(reports / "ACME.pdf"), "--trust", str(keys.ca))
         assert verified.exit_code == 0, verified.output
 
-        table = invoke("portfolio", "--store", str(tmp_path / "regulator"), "--index", dep.index)
+        table = invoke("portfolio", "--index", dep.index)
         assert table.exit_code == 0 and "ACME" in table.stdout and "GLOBEX" in table.stdout
 
         # The server's portfolio: JSON for the auditor's token, and the signed report itself.
@@ -151,3 +151,5 @@ def test_worker_and_serve_refuse_bad_configurations(tmp_path: Path):
     unreachable = invoke("intake", "token", "list", "--store", str(tmp_path / "s"),
                          "--index", "postgresql://auditkit@127.0.0.1:1/none")
     assert unreachable.exit_code == 6 and "cannot connect to PostgreSQL" in unreachable.output
+    nowhere = invoke("portfolio")
+    assert nowhere.exit_code == 2 and "say where the assessments are" in nowhere.output

@@ -87,20 +87,39 @@ def worker(store: Path, index: str, objects: str, broker: str, sign_key: Path | 
 
 
 @click.command()
-@_STORE
+@click.option("--store", type=click.Path(file_okay=False, path_type=Path),
+              help="An embedded intake store folder (not needed with --index).")
 @_INDEX
 @_OBJECTS
 @click.option("--org", "orgs", multiple=True, help="Only these organizations (repeat).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--reports", "reports_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Also save each latest signed report here as ORG.pdf; the table links to it.")
-def portfolio(store: Path, index: str | None, objects: str | None, orgs: tuple[str, ...], fmt: str,
-              reports_dir: Path | None) -> None:
-    """Organizations with their latest rating and score, the trend, and open critical findings."""
+def portfolio(store: Path | None, index: str | None, objects: str | None, orgs: tuple[str, ...],
+              fmt: str, reports_dir: Path | None) -> None:
+    """Organizations with their latest rating and score, the trend, and open critical findings.
+
+    Reads an embedded store (--store) or a scaled deployment (--index, and --objects
+    for --reports); organizations with open critical findings come first.
+    """
+    import tempfile
+
     from ..assessments.portfolio import portfolio as build
+    from ..errors import UsageError
     from ..intake.store import open_store
 
-    opened = open_store(store, create=index is not None, index=index, objects=objects)
+    if store is None and index is None:
+        raise UsageError("say where the assessments are", where="--store/--index",
+                         hint="--store DIR for an embedded store, --index postgresql://… for a deployment")
+    scratch = tempfile.TemporaryDirectory(prefix="auditkit-portfolio-") if store is None else None
+    folder = Path(scratch.name) if scratch is not None else store
+    assert folder is not None
+    try:
+        opened = open_store(folder, create=index is not None, index=index, objects=objects)
+    except BaseException:
+        if scratch is not None:
+            scratch.cleanup()
+        raise
     try:
         rows = build(opened.index, list(orgs) or None)
         links: dict[str, str] = {}
@@ -115,6 +134,8 @@ def portfolio(store: Path, index: str | None, objects: str | None, orgs: tuple[s
                 links[row.organization] = str(target)
     finally:
         opened.close()
+        if scratch is not None:
+            scratch.cleanup()
     if fmt == "json":
         for row in rows:
             data = row.model_dump(mode="json")

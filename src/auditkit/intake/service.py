@@ -127,9 +127,13 @@ class IntakeService:
         self._limiter = anyio.CapacityLimiter(max(1, self.settings.verify_workers))
         self.on_accepted: Callable[[UploadRecord], None] | None = None
         """Called with each newly accepted upload (e.g. to queue its assessment)."""
+        self.closers: list[Callable[[], None]] = []
         self.log.append("server-start", utc_now(), version=__version__, key_id=self.key_id)
 
     def close(self) -> None:
+        """Run the closers (e.g. finish in-process assessments), then close the store."""
+        for closer in reversed(self.closers):
+            closer()
         self.store.close()
 
     # who is calling
