@@ -253,7 +253,7 @@ def redis_server(scale_dir: Path) -> Iterator[Redis]:
 def s3_server(scale_dir: Path) -> Iterator[S3]:
     server = start_s3(scale_dir / "s3")
     yield server
-    _stop(server.process)
+    _stop(server.process, grace=1.0)  # its data is thrown away: no need to wait for a clean stop
 
 
 @pytest.fixture
