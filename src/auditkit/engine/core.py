@@ -59,12 +59,13 @@ def assess(
 
     waivers = {w.control: w for w in assessment.waivers}
     overrides = {o.control: o for o in assessment.overrides}
+    implementations = {i.control: i for i in assessment.implementation}
     judgements = []
     for plan in plans:
         checks = [preset if task is None else next(outcomes)
                   for task, preset in zip(plan.tasks, plan.preset, strict=True)]
-        judgements.append(judge(plan, checks, assessment, profile, as_of,
-                                waivers.get(plan.control.id), overrides.get(plan.control.id)))
+        judgements.append(judge(plan, checks, assessment, profile, as_of, waivers.get(plan.control.id),
+                                overrides.get(plan.control.id), implementations.get(plan.control.id)))
     results = [j.result for j in judgements]
     scored = [j.scored for j in judgements]
     trace = [j.trace for j in judgements]
@@ -74,7 +75,9 @@ def assess(
     return rm.Results(
         tool=rm.ToolInfo(version=__version__),
         catalog=rm.CatalogInfo(digest=catalog.digest, version=catalog.version, families=[
-            rm.FamilyRef(id=f.id, title=f.title, version=f.version) for f in catalog.families]),
+            rm.FamilyRef(id=f.id, title=f.title, version=f.version,
+                         framework=rm.Framework(**f.framework.model_dump(exclude={"group"})) if f.framework else None)
+            for f in catalog.families]),
         profile=_profile_info(profile),
         bundle=rm.BundleInfo(
             id=evidence.bundle_id, organization=evidence.organization, root_hash=evidence.root_hash,
@@ -137,7 +140,7 @@ def _findings(results: list[rm.ControlResult]) -> list[rm.Finding]:
     """A finding per control that is, or was before an override, short of satisfied; worst first."""
     findings = []
     for result in sorted(results, key=lambda r: (SEVERITY_ORDER[r.severity], r.id)):
-        fine = ("satisfied", "not-applicable")
+        fine = ("satisfied", "not-applicable", "not-assessed")
         if result.status in fine and result.computed_status in fine:
             continue
         failing = [f"{c.id} {c.outcome}" + (f" ({c.offender_count} offending records)" if c.offender_count else "")

@@ -45,6 +45,7 @@ STATUSES = (
     "insufficient-evidence",
     "waived",
     "not-applicable",
+    "not-assessed",
 )
 
 
@@ -112,10 +113,14 @@ def build_context(
     a = results.assessment
     family_by_id = {f.id: f for f in results.families}
     controls_by_family = []
+    untested_by_family = []
     for family in results.families:
-        controls = [c for c in results.controls if c.family == family.id]
+        controls = [c for c in results.controls if c.family == family.id and c.status != "not-assessed"]
+        untested = [c for c in results.controls if c.family == family.id and c.status == "not-assessed"]
         if controls:
             controls_by_family.append((family, controls))
+        if untested:
+            untested_by_family.append((family, untested))
     orphans = [c for c in results.controls if c.family not in family_by_id]
     if orphans:
         raise InvalidInputError(
@@ -151,9 +156,13 @@ def build_context(
         "results_sha256": results_sha256,
         "manifest_sha256": manifest_sha256,
         "controls_by_family": controls_by_family,
+        "untested_by_family": untested_by_family,
+        "untested_count": sum(len(c) for _, c in untested_by_family),
         "findings": findings,
         "finding_counts": sorted(counts.items(), key=lambda kv: SEVERITY_ORDER.get(kv[0], 9)),
         "items_by_path": {item.path: item for item in results.bundle.items},
+        "labels": {c.id: c.shown_id for c in results.controls},
+        "sections": {c.id for _, controls in controls_by_family for c in controls},
         "ratings": ratings,
         "statuses": STATUSES,
         "signed": signed,

@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict
 
 Outcome = Literal["pass", "fail", "error", "not-run"]
 Status = Literal[
-    "satisfied", "partially-satisfied", "not-satisfied", "insufficient-evidence", "not-applicable", "waived"
+    "satisfied", "partially-satisfied", "not-satisfied", "insufficient-evidence", "not-applicable", "waived",
+    "not-assessed",
 ]
 ProcedureResult = Literal["affirmed", "not-affirmed", "not-performed"]
 RESULTS_SCHEMA_VERSION = "1.0"
@@ -38,10 +39,21 @@ class ToolInfo(Model):
     version: str
 
 
+class Framework(Model):
+    """The published framework an imported family came from (OSCAL catalog metadata)."""
+
+    title: str
+    version: str | None = None
+    oscal_version: str | None = None
+    catalog_uuid: str | None = None
+    profile: str | None = None
+
+
 class FamilyRef(Model):
     id: str
     title: str
     version: str | None = None
+    framework: Framework | None = None
 
 
 class CatalogInfo(Model):
@@ -146,6 +158,34 @@ class ProcedureOutcome(Model):
     date: str | None = None
     note: str | None = None
     weight: float = 1.0
+    objectives: list[str] = []
+    """Assessment objectives the recorded result covers."""
+
+
+class Segment(Model):
+    """A run of control text; ``param`` marks an inserted parameter value (``assigned``) or its placeholder."""
+
+    text: str
+    param: str | None = None
+    assigned: bool | None = None
+
+
+class TextLine(Model):
+    """One item of a control statement or of its assessment objectives, at its list depth."""
+
+    id: str | None = None
+    label: str | None = None
+    level: int = 0
+    segments: list[Segment]
+
+
+class ImplementationInfo(Model):
+    """The auditee's implementation status and origination, as the assessment file records it."""
+
+    status: str | None = None
+    origination: str | None = None
+    provided_by: str | None = None
+    note: str | None = None
 
 
 class EvidenceUse(Model):
@@ -177,7 +217,14 @@ class ControlResult(Model):
     id: str
     family: str
     title: str
+    label: str | None = None
+    parent: str | None = None
     objective: str
+    statement: list[TextLine] = []
+    guidance: str | None = None
+    objectives: list[TextLine] = []
+    related: list[str] = []
+    implementation: ImplementationInfo | None = None
     severity: str
     weight: float
     status: Status
@@ -191,8 +238,13 @@ class ControlResult(Model):
     waiver: WaiverInfo | None = None
     override: OverrideInfo | None = None
     not_applicable: str | None = None
-    remediation: str
+    remediation: str | None = None
     notes: list[str] = []
+
+    @property
+    def shown_id(self) -> str:
+        """The id as people read it: the label (``AC-2(1)``) where the catalog gives one."""
+        return self.label or self.id
 
 
 class FamilyScore(Model):
@@ -219,7 +271,7 @@ class Finding(Model):
     status: Status
     title: str
     summary: str
-    remediation: str
+    remediation: str | None = None
 
 
 class TraceEntry(Model):
