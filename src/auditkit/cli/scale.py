@@ -88,7 +88,7 @@ def worker(store: Path, index: str, objects: str, broker: str, sign_key: Path | 
 
 @click.command()
 @click.option("--store", type=click.Path(file_okay=False, path_type=Path),
-              help="An embedded intake store folder (not needed with --index).")
+              help="An embedded intake store folder (not needed with --index or --server).")
 @_INDEX
 @_OBJECTS
 @click.option("--server", help="Read the portfolio from this intake server's API instead "
