@@ -27,6 +27,7 @@ from typing import Any
 
 from ..errors import InternalError, InvalidInputError
 from ..fsio import write_bytes, write_text
+from ..results import crosswalk
 from ..results.model import Results
 from .env import make_environment, template_dir
 
@@ -147,6 +148,7 @@ def build_context(
         "items_by_path": {item.path: item for item in results.bundle.items},
         "labels": {c.id: c.shown_id for c in results.controls},
         "sections": {c.id for _, controls in controls_by_family for c in controls},
+        "crosswalk": crosswalk.build(results).rows,
         "ratings": ratings,
         "statuses": STATUSES,
         "signed": signed,
