@@ -55,8 +55,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     options = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    from auditkit.catalog import load_catalog
     from tests.oscal.conftest import BUNDLE, engagement_files
+
+    from auditkit.catalog import load_catalog
 
     if OUT.exists():
         shutil.rmtree(OUT)

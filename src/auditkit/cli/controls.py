@@ -29,7 +29,8 @@ def controls() -> None:
 def validate_cmd(paths: tuple[Path, ...]) -> None:
     """Check control families and profiles: schema, ids, parameters, evidence kinds, CEL.
 
-    PATHS are YAML files or folders; with none, the shipped controls/ and profiles/.
+    PATHS are YAML files or folders, or OSCAL catalog JSON files; with none, the shipped
+    controls/ and profiles/.
     Every problem is reported as FILE:LINE:COL /JSON/POINTER: MESSAGE. Exit 3 if any.
     """
     from ..catalog import validate
