@@ -134,7 +134,8 @@ def compile_expr(source: str) -> CompiledExpr:
     unknown = sorted(named - _FUNCTIONS)
     if unknown:
         raise CelCompileError(f"unknown function {unknown[0]!r}")
-    params = frozenset(a or b for a, b in PARAM_REF.findall(code))
+    # names from the source at the spans found in the string-blanked code: params["ac-02_odp.01"] keeps its key
+    params = frozenset(m.group(1) or source[m.start(2):m.end(2)] for m in PARAM_REF.finditer(code))
     return CompiledExpr(
         source, program, variables, functions, frozenset(_BOUND.findall(code)), params
     )
