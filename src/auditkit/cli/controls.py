@@ -95,7 +95,7 @@ def list_cmd(controls_dir: Path | None, fmt: str) -> None:
     catalog = load_catalog([controls_dir] if controls_dir else None)
     if fmt == "json":
         rows = [
-            {"id": c.id, "family": c.family, "title": c.title, "severity": c.severity,
+            {"id": c.id, "label": c.label, "family": c.family, "title": c.title, "severity": c.severity,
              "checks": len(c.checks), "procedures": len(c.procedures),
              "evidence": [e.kind for e in c.evidence]}
             for c in catalog.controls

@@ -143,6 +143,7 @@ def build_context(
         "controls_by_family": controls_by_family,
         "untested_by_family": untested_by_family,
         "untested_count": sum(len(c) for _, c in untested_by_family),
+        "untested_ids": {c.id for _, controls in untested_by_family for c in controls},
         "findings": findings,
         "finding_counts": sorted(counts.items(), key=lambda kv: SEVERITY_ORDER.get(kv[0], 9)),
         "items_by_path": {item.path: item for item in results.bundle.items},
