@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from .. import __version__
 from ..catalog.assessment import Assessment
 from ..catalog.models import SEVERITY_ORDER, Catalog, Profile
+from ..evidence.bundle import INTEGRITY_FAILURES
 from ..results import model as rm
 from . import scoring
 from .evaluate import CheckTask, Evaluator
@@ -83,6 +84,10 @@ def assess(
             period=rm.Period(start=evidence.period[0], end=evidence.period[1]),
             submitted_by=rm.Person(**evidence.submitted_by) if evidence.submitted_by else None,
             created=evidence.created, signed=evidence.signed,
+            integrity_failures=[
+                rm.IntegrityFailure(path=d.path, integrity=d.integrity, problem=d.problem or d.integrity)
+                for d in sorted(evidence.documents, key=lambda d: d.path) if d.integrity in INTEGRITY_FAILURES
+            ],
             items=[_item(d) for d in sorted(evidence.documents, key=lambda d: d.path)],
         ),
         assessment=rm.AssessmentInfo(

@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import InternalError, InvalidInputError
+from ..errors import IntegrityError, InternalError, InvalidInputError
 from ..fsio import write_bytes, write_text
 from ..results import crosswalk
-from ..results.model import Results
+from ..results.model import IntegrityFailure, Results
 from .env import make_environment, template_dir
 
 TEMPLATE = "report.html.j2"
@@ -89,6 +89,22 @@ def _load(source: Results | Path | str) -> tuple[Results, bytes, str]:
     except FileNotFoundError:
         raise InvalidInputError("file not found", where=str(path)) from None
     return results_from_bytes(raw, str(path)), raw, str(path)
+
+
+def integrity_failures(results: Results) -> list[IntegrityFailure]:
+    """The evidence files the results record as failing their manifest hash or size.
+
+    The bundle-level list, plus any item whose own verdict says so (results written
+    before that list existed, or edited by hand), so none can be missed.
+    """
+    from ..evidence.bundle import INTEGRITY_FAILURES
+
+    found = {f.path: f for f in results.bundle.integrity_failures}
+    for item in results.bundle.items:
+        if item.integrity in INTEGRITY_FAILURES and item.path not in found:
+            found[item.path] = IntegrityFailure(path=item.path, integrity=item.integrity,
+                                                problem=item.problem or item.integrity)
+    return sorted(found.values(), key=lambda f: f.path)
 
 
 def build_context(
@@ -153,6 +169,7 @@ def build_context(
         "ratings": ratings,
         "statuses": STATUSES,
         "signed": signed,
+        "integrity_failures": integrity_failures(results),
     }
 
 
@@ -218,6 +235,7 @@ def render_report(
     html_output: Path | None = None,
     jobs: int = 1,
     signed: bool = False,
+    allow_integrity_failures: bool = False,
 ) -> RenderedReport:
     """Render ``results`` (a results file or model) to an unsigned PDF/A-3b at ``output``.
 
@@ -225,6 +243,11 @@ def render_report(
     ``/AuditkitDraft`` in the document information, so :func:`auditkit.sign_pdf` refuses
     it) unless ``signed=True``: pass that only when the output is signed next, as
     ``auditkit report --sign-key`` and ``auditkit run`` do.
+
+    Results that record evidence integrity failures (files failing their manifest hash
+    or size) are refused with :class:`~auditkit.errors.IntegrityError` (exit 4) unless
+    ``allow_integrity_failures``; the report then states the failures on its cover and
+    in the executive summary.
 
     ``jobs=2`` (opt-in, ``auditkit report --jobs 2``) lays out and draws the two
     halves of the report in two processes and joins them with pikepdf
@@ -236,7 +259,16 @@ def render_report(
 
     from .fetcher import make_fetcher
 
-    model, raw, _source = _load(results)
+    model, raw, source = _load(results)
+    failures = integrity_failures(model)
+    if failures and not allow_integrity_failures:
+        names = ", ".join(f.path for f in failures[:5]) + (" …" if len(failures) > 5 else "")
+        raise IntegrityError(
+            f"the results record {len(failures)} evidence file{'s' if len(failures) != 1 else ''} failing "
+            f"the manifest's hash or size ({names}); refusing to render them as a report",
+            where=source, hint="pass --allow-integrity-failures to render a report that states the "
+            "failures on its cover",
+        )
     if manifest_bytes is not None and len(manifest_bytes) > MAX_MANIFEST_BYTES:
         raise InvalidInputError("manifest too large to embed", where=MANIFEST_NAME)
     results_sha256 = hashlib.sha256(raw).hexdigest()

@@ -88,6 +88,28 @@ class EvidenceItem(Model):
     problem: str | None = None
 
 
+class IntegrityFailure(Model):
+    """An evidence file whose bytes are not the ones the manifest pins (assessed anyway)."""
+
+    path: str
+    integrity: Literal["hash-mismatch", "size-mismatch"]
+    problem: str
+
+
+class BundleSignature(Model):
+    """What the assessment established about the bundle's ``manifest.sig``."""
+
+    status: Literal["verified", "not-checked", "absent"]
+    """``verified`` against a trust anchor given with ``--trust``; ``not-checked``: present,
+    no trust anchor given; ``absent``: the bundle has no signature."""
+    signer: str | None = None
+    """The verified signer's certificate subject (RFC 4514)."""
+    fingerprint: str | None = None
+    """SHA-256 of the verified signer's certificate (DER), hex."""
+    trust_anchor: str | None = None
+    """The trusted CA certificate the signer's chain ends at."""
+
+
 class BundleInfo(Model):
     id: str
     organization: str
@@ -96,6 +118,11 @@ class BundleInfo(Model):
     submitted_by: Person | None = None
     created: str | None = None
     signed: bool = False
+    """True only when the signature was verified against a trust anchor."""
+    signature: BundleSignature | None = None
+    """None when not recorded (the engine called without the CLI's signature check)."""
+    integrity_failures: list[IntegrityFailure] = []
+    """Files failing their manifest hash or size; non-empty only with --allow-integrity-failures."""
     items: list[EvidenceItem]
 
 
