@@ -55,6 +55,35 @@ def _read(path: Path, problems: list[str]) -> yamlio.Located | None:
         return None
 
 
+def _oscal_catalog(path: Path, problems: list[str]) -> list[yamlio.Located]:
+    """An OSCAL catalog (JSON) read directly: its groups as family documents, as ``import-oscal`` writes them."""
+    from ..oscal import documents
+    from ..oscal.catalog import to_families
+    from ..oscal.importer import baseline_severity
+
+    try:
+        model = documents.load(path, "catalog")
+    except AuditkitError as exc:
+        problems.extend(exc.lines)
+        return []
+    imported = to_families(model, severity=baseline_severity(model.metadata.title))
+    shown = display_path(path)
+    return [yamlio.Located(doc, f"{shown}#{doc['family']['id']}", {}) for doc in imported.families]
+
+
+def _read_all(files: Sequence[Path], problems: list[str]) -> list[yamlio.Located]:
+    """Every file loaded: YAML as it is, an OSCAL catalog JSON as its family documents."""
+    out: list[yamlio.Located] = []
+    for path in files:
+        if path.suffix == ".json" and path.is_file():
+            out.extend(_oscal_catalog(path, problems))
+            continue
+        located = _read(path, problems)
+        if located is not None:
+            out.append(located)
+    return out
+
+
 def _family(located: yamlio.Located, problems: list[str]) -> tuple[Family, list[int]] | None:
     """Build the family; controls with schema errors are left out so the rest still get
     their semantic checks in the same run."""
@@ -117,8 +146,7 @@ def load_catalog(paths: Sequence[Path] | None = None) -> Catalog:
         raise InvalidInputError("no control files found", where=", ".join(map(str, paths or [])),
                                 hint="point at a folder of *.yaml control families")
     problems: list[str] = []
-    documents = [doc for doc in (_read(path, problems) for path in files)
-                 if doc is not None and not _is_profile(doc)]
+    documents = [doc for doc in _read_all(files, problems) if not _is_profile(doc)]
     catalog = _build_catalog(documents, problems)
     if catalog is None:
         raise ProblemList(problems)
@@ -190,10 +218,7 @@ def validate(paths: Sequence[Path] | None = None) -> tuple[Catalog, list[Profile
     problems: list[str] = []
     family_docs: list[yamlio.Located] = []
     profile_docs: list[yamlio.Located] = []
-    for path in files:
-        located = _read(path, problems)
-        if located is None:
-            continue
+    for located in _read_all(files, problems):
         (profile_docs if _is_profile(located) else family_docs).append(located)
     catalog: Catalog | None = None
     if family_docs:

@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "assess": "auditkit.cli.assess:assess",
     "bundle": "auditkit.cli.bundle:bundle",
     "controls": "auditkit.cli.controls:controls",
+    "crosswalk": "auditkit.cli.crosswalk:crosswalk",
     "demo": "auditkit.cli.run:demo",
     "diff": "auditkit.cli.diff:diff",
     "schema": "auditkit.cli.controls:schema",
