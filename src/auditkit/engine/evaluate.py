@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .cel import MAX_COMPREHENSION_DEPTH, MAX_EXPR_CHARS, MAX_NESTING, CelCompileError, compile_expr, make_context
-from .cel import _guard as cel_guard
+from .celguard import structure as cel_guard
 from .fastpath import Columns, Fallback, FastExpr, FastRule, compile_fast, compile_rule, plain
 from .inputs import EvidenceSet
 

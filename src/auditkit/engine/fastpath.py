@@ -33,6 +33,7 @@ from operator import itemgetter
 from typing import Any
 
 from .cel import days_between
+from .lexer import RESERVED, LexError, tokenize
 
 Env = dict[str, Any]
 Fn = Callable[[Env], Any]
@@ -53,148 +54,20 @@ class _Unsupported(Exception):  # noqa: N818
 
 # ----------------------------------------------------------------------------- lexer
 
-_PUNCT = ("==", "!=", "<=", ">=", "&&", "||", "<", ">", "+", "-", "*", "/", "%", "!",
-          "?", ":", ".", ",", "(", ")", "[", "]", "{", "}")
-_ESCAPES = {"\\": "\\", '"': '"', "'": "'", "`": "`", "?": "?", "a": "\a", "b": "\b",
-            "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
-_HEX = set("0123456789abcdefABCDEF")
-_IDENT_START = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
-_IDENT = _IDENT_START | set("0123456789")
-_RESERVED = {"in", "as", "break", "const", "continue", "else", "for", "function", "if",
-             "import", "let", "loop", "package", "namespace", "return", "var", "void", "while"}
-
-
-def _code_point(value: int) -> str:
-    if value > 0x10FFFF or 0xD800 <= value <= 0xDFFF:
-        raise _Unsupported("invalid code point")
-    return chr(value)
-
-
-def _string(src: str, i: int) -> tuple[str, int]:
-    """Read a string literal starting at ``src[i]`` (after any r prefix is handled)."""
-    raw = False
-    if src[i] in "rR":
-        raw = True
-        i += 1
-    quote = src[i]
-    triple = src.startswith(quote * 3, i)
-    i += 3 if triple else 1
-    out: list[str] = []
-    while True:
-        if i >= len(src):
-            raise _Unsupported("unterminated string")
-        ch = src[i]
-        if triple and src.startswith(quote * 3, i):
-            return "".join(out), i + 3
-        if not triple and ch == quote:
-            return "".join(out), i + 1
-        if not triple and ch in "\r\n":
-            raise _Unsupported("newline in string")
-        if ch == "\\" and not raw:
-            nxt = src[i + 1 : i + 2]
-            if nxt in _ESCAPES:
-                out.append(_ESCAPES[nxt])
-                i += 2
-            elif nxt in ("x", "X", "u", "U"):
-                width = {"x": 2, "X": 2, "u": 4, "U": 8}[nxt]
-                digits = src[i + 2 : i + 2 + width]
-                if len(digits) != width or not set(digits) <= _HEX:
-                    raise _Unsupported("bad escape")
-                out.append(_code_point(int(digits, 16)))
-                i += 2 + width
-            elif nxt in "0123":
-                digits = src[i + 1 : i + 4]
-                if len(digits) != 3 or not set(digits) <= set("01234567"):
-                    raise _Unsupported("bad octal escape")
-                out.append(chr(int(digits, 8)))
-                i += 4
-            else:
-                raise _Unsupported("bad escape")
-        else:
-            out.append(ch)
-            i += 1
-
-
-def _number(src: str, i: int) -> tuple[tuple[str, Any], int]:
-    start = i
-    if src.startswith(("0x", "0X"), i):
-        i += 2
-        while i < len(src) and src[i] in _HEX:
-            i += 1
-        if i == start + 2:
-            raise _Unsupported("bad hex literal")
-        if i < len(src) and src[i] in "uU":
-            raise _Unsupported("uint literal")
-        return ("int", int(src[start + 2 : i], 16)), i
-    while i < len(src) and src[i].isdigit() and src[i].isascii():
-        i += 1
-    is_float = False
-    if i < len(src) and src[i] == "." and src[i + 1 : i + 2].isdigit():
-        is_float = True
-        i += 1
-        while i < len(src) and src[i].isdigit() and src[i].isascii():
-            i += 1
-    if i < len(src) and src[i] in "eE":
-        j = i + 1
-        if j < len(src) and src[j] in "+-":
-            j += 1
-        if j < len(src) and src[j].isdigit():
-            is_float = True
-            i = j
-            while i < len(src) and src[i].isdigit() and src[i].isascii():
-                i += 1
-    text = src[start:i]
-    if i < len(src) and (src[i] in "uU" or src[i] in _IDENT_START):
-        raise _Unsupported("uint literal or junk after a number")
-    if is_float:
-        value = float(text)
-        if value in (float("inf"), float("-inf")):
-            raise _Unsupported("double literal out of range")
-        return ("float", value), i
-    return ("int", int(text)), i
-
 
 def _tokens(src: str) -> list[tuple[str, Any]]:
+    """CEL's tokens (:mod:`.lexer`) as ``(kind, value)``; what the subset lacks is refused here."""
+    try:
+        tokens = tokenize(src)
+    except LexError as exc:
+        raise _Unsupported(exc.message) from None
     out: list[tuple[str, Any]] = []
-    i = 0
-    n = len(src)
-    while i < n:
-        ch = src[i]
-        if ch in " \t\r\n\f":
-            i += 1
-        elif ch in "\"'" or (ch in "rR" and src[i + 1 : i + 2] in ("'", '"')):
-            text, i = _string(src, i)
-            out.append(("str", text))
-        elif ch in "bB" and src[i + 1 : i + 2] in ("'", '"', "r", "R"):
-            raise _Unsupported("bytes literal")
-        elif ch.isascii() and (ch.isdigit() or (ch == "." and src[i + 1 : i + 2].isdigit() and src[i + 1].isascii())):
-            token, i = _number(src, i)
-            out.append(token)
-        elif ch in _IDENT_START:
-            j = i + 1
-            while j < n and src[j] in _IDENT:
-                j += 1
-            word = src[i:j]
-            if word in ("true", "false"):
-                out.append(("bool", word == "true"))
-            elif word == "null":
-                out.append(("null", None))
-            elif word == "in":
-                out.append(("op", "in"))
-            elif word in _RESERVED:
-                raise _Unsupported("reserved word")
-            else:
-                out.append(("id", word))
-            i = j
-        else:
-            for punct in _PUNCT:
-                if src.startswith(punct, i):
-                    out.append(("op", punct))
-                    i += len(punct)
-                    break
-            else:
-                raise _Unsupported(f"unexpected character {ch!r}")
-    out.append(("end", None))
+    for token in tokens:
+        if token.kind in ("uint", "bytes"):
+            raise _Unsupported(f"{token.kind} literal")
+        if token.kind == "id" and token.value in RESERVED:
+            raise _Unsupported("reserved word")
+        out.append((token.kind, token.value))
     return out
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import lzma
 import tarfile
 import zipfile
 import zlib
@@ -36,7 +37,9 @@ _MAGIC = (
 )
 _BZIP2_BLOCKS = (b"1AY&SY", b"\x17rE8P\x90")  # first block, or end of an empty stream
 _HEAD = 512
-READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, tarfile.TarError, ValueError)
+READ_ERRORS = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError, tarfile.TarError, ValueError,
+               NotImplementedError)
+"""What reading a damaged archive member can raise (``NotImplementedError``: an unknown compression)."""
 
 
 def _reason(exc: BaseException) -> str:
