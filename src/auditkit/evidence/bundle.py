@@ -195,22 +195,23 @@ def check_item(
     structured = parse and item.format in STRUCTURED
     too_large = structured and item.size > bundle.limits.max_parse_size
     keep = structured and not too_large
-    chunks: list[bytes] = []
+    data = b""
     try:
         if member.sha256 is not None and not keep:
             digest = member.sha256
             if advance:
                 advance(member.size)
+        elif not keep:
+            digest, _ = reader.digest(item.path, advance)
         else:
-            hasher = hashlib.sha256()
             with reader.open(item.path) as stream:
-                for chunk in iter_chunks(stream):
+                data = stream.read(member.size)  # whole, for the parser: one read, one buffer
+                hasher = hashlib.sha256(data)
+                for chunk in iter_chunks(stream):  # it grew since the scan: hash all it holds
                     hasher.update(chunk)
-                    if keep:
-                        chunks.append(bytes(chunk))
-                    if advance:
-                        advance(len(chunk))
             digest = hasher.hexdigest()
+            if advance:
+                advance(len(data))
     except InvalidInputError as exc:
         return LoadedEvidence(item, "unparseable", exc.render(), None)
     if digest != item.sha256:
@@ -231,8 +232,6 @@ def check_item(
         )
     if not keep:
         return LoadedEvidence(item, "ok", None, None)
-    data = b"".join(chunks)
-    chunks.clear()
     try:
         content = parse_content(
             data,
