@@ -133,7 +133,9 @@ class Evaluator:
             if value is None:
                 continue
             if kind not in self.plain:  # records and latest are made of the documents' content
-                self.plain[kind] = plain(value["documents"])
+                sound = [d for d in self.evidence.of_kind(kind) if d.ok]
+                self.plain[kind] = plain([{**d.as_cel(), "content": None} for d in sound]) and all(
+                    d.plain_content or plain(d.content) for d in sound)
             if not self.plain[kind]:
                 return None
             env[kind.replace("-", "_")] = value

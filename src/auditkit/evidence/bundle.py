@@ -25,7 +25,7 @@ from .canonical import canonical_bytes, root_hash
 from .limits import Limits, format_size
 from .manifest import Manifest, ManifestItem, parse_manifest
 from .names import MANIFEST_NAME, SIGNATURE_NAME
-from .parsers import STRUCTURED, parse_content
+from .parsers import STRUCTURED, parse_evidence
 from .reader import Reader, iter_chunks, open_reader
 
 Integrity = Literal["ok", "missing", "hash-mismatch", "size-mismatch", "unparseable", "too-large"]
@@ -44,6 +44,8 @@ class LoadedEvidence:
     """One line naming the file and what is wrong, when not ``ok``."""
     content: Any
     """Parsed content; None if opaque or not ``ok``."""
+    plain: bool = False
+    """Whether ``content`` is known to be plain JSON data (see :func:`.parsers.parse_evidence`)."""
 
 
 class Bundle:
@@ -233,7 +235,7 @@ def check_item(
     if not keep:
         return LoadedEvidence(item, "ok", None, None)
     try:
-        content = parse_content(
+        content, plain = parse_evidence(
             data,
             item.format,
             where,
@@ -243,7 +245,9 @@ def check_item(
         )
     except InvalidInputError as exc:
         return LoadedEvidence(item, "unparseable", exc.render(), None)
-    return LoadedEvidence(item, "ok", None, content if keep_content else None)
+    if not keep_content:
+        return LoadedEvidence(item, "ok", None, None)
+    return LoadedEvidence(item, "ok", None, content, plain)
 
 
 def check_items(

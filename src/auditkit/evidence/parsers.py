@@ -1,8 +1,10 @@
 """Evidence file parsers: the format of a file from its extension, and its parsed content.
 
 * JSON: UTF-8, nesting capped (checked by a linear scan before parsing, so a
-  100,000-deep ``[[[…`` is refused without recursion), no ``NaN``/``Infinity``,
-  no duplicate keys.
+  100,000-deep ``[[[…`` is refused without recursion), no ``NaN``/``Infinity``
+  nor numbers too large for a double (``1e400``), no duplicate keys. Parsed by
+  orjson where that gives the same value (:mod:`.fastjson`), else by the
+  standard library, which also words every refusal.
 * YAML: :func:`auditkit.yamlio.loads` (YAML 1.2 scalars, no aliases, no tags).
 * CSV: a list of row maps keyed by the header (required; empty or duplicate
   names refused), row count capped. Cells are typed by a documented contract
@@ -95,8 +97,33 @@ def _decode(data: bytes, where: str) -> str:
         ) from None
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"non-finite number {text[:40]} is not allowed")
+    return value
+
+
 def parse_json(data: bytes, where: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
     """Parse JSON evidence, refusing deep nesting, non-finite numbers and duplicate keys."""
+    return _parse_json(data, where, max_depth)[0]
+
+
+def _parse_json(data: bytes, where: str, max_depth: int) -> tuple[Any, bool]:
+    """The value, and whether orjson gave it (then it is plain: see :mod:`.fastjson`).
+
+    orjson parses it when that is certain to give the same value; otherwise, and
+    for every refusal, the exact parser decides."""
+    from . import fastjson
+
+    value = fastjson.loads(data, max_depth)
+    if value is not fastjson.UNSURE:
+        return value, True
+    return parse_json_exact(data, where, max_depth=max_depth), False
+
+
+def parse_json_exact(data: bytes, where: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
+    """:func:`parse_json` with the standard library only (the reference the fast path must equal)."""
     depth = json_depth(data)
     if depth > max_depth:
         raise InvalidInputError(
@@ -104,7 +131,8 @@ def parse_json(data: bytes, where: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -
         )
     text = _decode(data, where)
     try:
-        return json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_no_duplicates)
+        return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite,
+                          object_pairs_hook=_no_duplicates)
     except json.JSONDecodeError as exc:
         raise InvalidInputError(
             f"invalid JSON: {exc.msg}", where=f"{where}:{exc.lineno}:{exc.colno}"
@@ -215,10 +243,26 @@ def parse_content(
 
     ``collect=False`` only checks CSV files (their content is then an empty list).
     """
+    return parse_evidence(data, fmt, where, max_depth=max_depth, max_rows=max_rows, collect=collect)[0]
+
+
+def parse_evidence(
+    data: bytes,
+    fmt: str,
+    where: str,
+    *,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    max_rows: int = DEFAULT_MAX_ROWS,
+    collect: bool = True,
+) -> tuple[Any, bool]:
+    """:func:`parse_content`, and whether the value is known to be plain JSON data.
+
+    Plain: valid UTF-8 strings, 64-bit integers, finite doubles, bools, null, lists
+    and maps with string keys; the engine then skips its own scan of the value."""
     if fmt == "json":
-        return parse_json(data, where, max_depth=max_depth)
+        return _parse_json(data, where, max_depth)
     if fmt == "yaml":
-        return parse_yaml(data, where, max_depth=max_depth)
+        return parse_yaml(data, where, max_depth=max_depth), False
     if fmt == "csv":
-        return parse_csv(data, where, max_rows=max_rows, collect=collect)
-    return None
+        return parse_csv(data, where, max_rows=max_rows, collect=collect), False
+    return None, False
