@@ -1,5 +1,8 @@
 """Load control families and profiles: safe YAML, JSON Schema, then frozen models.
 
+A catalog that loaded cleanly is kept in the user cache (:mod:`.cache`) and read
+back from there while neither its files nor auditkit change.
+
 Every problem of a run is collected and reported together (``ProblemList``), each
 as ``file:line:col /json/pointer: message``. Semantic checks beyond the schema live
 in :mod:`auditkit.catalog.semantic`.
@@ -7,6 +10,7 @@ in :mod:`auditkit.catalog.semantic`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -18,6 +22,7 @@ from typing import Any
 from .. import schemas, yamlio
 from ..errors import AuditkitError, InvalidInputError, ProblemList
 from ..resources import data_dir
+from . import cache
 from .models import Catalog, Control, Family, Profile
 from .semantic import catalog_problems, profile_problems
 
@@ -47,8 +52,31 @@ def expand(paths: Iterable[Path]) -> list[Path]:
 
 
 def _read(path: Path, problems: list[str]) -> yamlio.Located | None:
+    raw = _read_bytes(path, problems)
+    return None if raw is None else _parse(display_path(path), raw, problems)
+
+
+def _read_bytes(path: Path, problems: list[str]) -> bytes | None:
+    source = display_path(path)
     try:
-        return yamlio.load(path, display=display_path(path), max_bytes=MAX_CATALOG_FILE_BYTES)
+        size = path.stat().st_size
+        if size > MAX_CATALOG_FILE_BYTES:
+            raise InvalidInputError(f"file is {size} bytes, over the {MAX_CATALOG_FILE_BYTES}-byte limit for YAML "
+                                    "input", where=source, hint="split it or check it is the right file")
+        with path.open("rb") as handle:
+            return handle.read(MAX_CATALOG_FILE_BYTES + 1)
+    except FileNotFoundError:
+        problems.append(InvalidInputError("file not found", where=source).render())
+    except OSError as exc:
+        problems.append(InvalidInputError(f"cannot read file: {exc.strerror}", where=source).render())
+    except AuditkitError as exc:
+        problems.extend(exc.lines)
+    return None
+
+
+def _parse(source: str, raw: bytes, problems: list[str]) -> yamlio.Located | None:
+    try:
+        return yamlio.loads(raw, source)
     except AuditkitError as exc:
         problems.extend(exc.lines)
         return None
@@ -93,7 +121,16 @@ def _build_catalog(documents: Sequence[yamlio.Located], problems: list[str]) -> 
         families=families,
         digest=digest([located.data for located, _, _ in loaded]),
         version="+".join(versions) or "unversioned",
+        variables=_free_variables(families),
     )
+
+
+def _free_variables(families: Sequence[Family]) -> dict[str, tuple[str, ...]]:
+    """The free variables of every check expression (compiled already by the semantic checks)."""
+    from ..engine.cel import compile_expr
+
+    sources = {s for f in families for c in f.controls for check in c.checks for s in check.expressions.values()}
+    return {source: tuple(sorted(compile_expr(source).free_variables)) for source in sorted(sources)}
 
 
 def load_catalog(paths: Sequence[Path] | None = None) -> Catalog:
@@ -103,10 +140,21 @@ def load_catalog(paths: Sequence[Path] | None = None) -> Catalog:
         raise InvalidInputError("no control files found", where=", ".join(map(str, paths or [])),
                                 hint="point at a folder of *.yaml control families")
     problems: list[str] = []
-    documents = [doc for doc in (_read(path, problems) for path in files) if doc is not None]
+    sources = [(display_path(path), _read_bytes(path, problems)) for path in files]
+    entry = None
+    if not problems:
+        entry = cache.entry_key("catalog", [(name, raw) for name, raw in sources if raw is not None])
+        cached = cache.get(entry)
+        if cached is not None:
+            with contextlib.suppress(ValueError):  # not a catalog after all: rebuild it
+                return Catalog.model_validate_json(cached)
+    documents = [doc for doc in (_parse(name, raw, problems) for name, raw in sources if raw is not None)
+                 if doc is not None]
     catalog = _build_catalog(documents, problems)
     if catalog is None:
         raise ProblemList(problems)
+    if entry is not None:
+        cache.put(entry, catalog.model_dump_json(by_alias=True).encode())
     return catalog
 
 
@@ -188,4 +236,4 @@ def validate(paths: Sequence[Path] | None = None) -> tuple[Catalog, list[Profile
 
 def catalog_json(catalog: Catalog) -> str:
     """The catalog as JSON (for ``controls list --format json``)."""
-    return json.dumps(catalog.model_dump(mode="json", by_alias=True), indent=2, sort_keys=False)
+    return json.dumps(catalog.model_dump(mode="json", by_alias=True, exclude={"variables"}), indent=2, sort_keys=False)

@@ -133,6 +133,8 @@ class Catalog(Model):
     families: tuple[Family, ...]
     digest: str
     version: str
+    variables: dict[str, tuple[str, ...]] = {}
+    """The free variables of every check expression, found when the catalog was validated."""
 
     @property
     def controls(self) -> list[Control]:

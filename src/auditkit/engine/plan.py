@@ -7,6 +7,7 @@ before any expression runs.
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,9 +56,14 @@ def evidence_uses(control: Control, evidence: EvidenceSet, period: tuple[_dt.dat
     return uses, insufficient
 
 
-def check_tasks(control: Control, params: dict[str, Any], evidence: EvidenceSet
+def check_tasks(control: Control, params: dict[str, Any], evidence: EvidenceSet,
+                free: Mapping[str, Iterable[str]] | None = None
                 ) -> tuple[list[CheckTask | None], list[CheckOutcome | None], list[list[str]]]:
-    """A task per check, or a preset ``not-run`` outcome when its evidence is unusable."""
+    """A task per check, or a preset ``not-run`` outcome when its evidence is unusable.
+
+    ``free`` maps expressions to their free variables where the catalog knows them
+    already (:attr:`Catalog.variables`); others are compiled to find out."""
+    free = free or {}
     tasks: list[CheckTask | None] = []
     preset: list[CheckOutcome | None] = []
     kinds_used: list[list[str]] = []
@@ -65,7 +71,8 @@ def check_tasks(control: Control, params: dict[str, Any], evidence: EvidenceSet
     for check in control.checks:
         variables: set[str] = set()
         for source in check.expressions.values():
-            variables |= compile_expr(source).free_variables
+            known = free.get(source)
+            variables.update(known if known is not None else compile_expr(source).free_variables)
         kinds = sorted(by_variable[v] for v in variables if v in by_variable)
         kinds_used.append(kinds)
         missing = [k for k in kinds if not evidence.has_sound(k)]
@@ -83,12 +90,13 @@ def check_tasks(control: Control, params: dict[str, Any], evidence: EvidenceSet
 
 
 def plan_control(control: Control, profile: Profile, evidence: EvidenceSet,
-                 period: tuple[_dt.date, _dt.date], as_of: _dt.date) -> ControlPlan:
+                 period: tuple[_dt.date, _dt.date], as_of: _dt.date,
+                 free: Mapping[str, Iterable[str]] | None = None) -> ControlPlan:
     na = profile.not_applicable_reason(control)
     params = profile.param_values(control)
     uses, insufficient = evidence_uses(control, evidence, period, as_of)
     if na is None:
-        tasks, preset, kinds = check_tasks(control, params, evidence)
+        tasks, preset, kinds = check_tasks(control, params, evidence, free)
     else:
         count = len(control.checks)
         tasks = [None] * count
