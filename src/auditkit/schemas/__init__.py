@@ -49,6 +49,20 @@ def validator(name: str) -> Any:
     return Draft202012Validator(load(name))
 
 
+@functools.cache
+def fast_validator(name: str) -> Any:
+    """A Draft 2020-12 validator for ``name`` compiled once by jsonschema-rs (Rust).
+
+    Two orders of magnitude faster than :func:`validator` on large documents, for
+    a yes/no answer; messages still come from :func:`validator`, which words them
+    as every other refusal is worded. jsonschema-rs also refuses what JSON cannot
+    hold (NaN, infinities, lone surrogates), so a "no" is confirmed by
+    :func:`validator` before it is reported."""
+    import jsonschema_rs
+
+    return jsonschema_rs.Draft202012Validator(load(name))
+
+
 def _message(error: Any) -> str:
     if error.validator in ("oneOf", "anyOf") and error.context:
         best = min(error.context, key=lambda e: (len(e.absolute_path), len(e.message)))
