@@ -421,6 +421,28 @@ def test_rules_judged_over_columns_agree_with_cel(source: str, variables: dict[s
         assert slow is verdict, f"{source!r} on {record!r}: columns say {verdict!r}, CEL {slow!r}"
 
 
+def test_shared_parts_of_rules_are_remembered_per_records_and_constants() -> None:
+    """Rules over the same records share columns of equal parts; other constants or records do not."""
+    from auditkit.engine.fastpath import Columns, compile_rule
+
+    records = [{"p": i % 2 == 0, "n": i} for i in range(10)]
+    other = [{"p": True, "n": 100}]
+    columns = Columns()
+    small = compile_rule("!(r.p) || (r.n <= params.max)")
+    large = compile_rule("!(r.p) || r.n <= params.max")
+    assert small is not None and large is not None
+    assert small.judge_all({"params": {"max": 4}}, records, columns) == [n % 2 == 1 or n <= 4 for n in range(10)]
+    remembered = len(columns.remembered)
+    assert large.judge_all({"params": {"max": 4}}, records, columns) == [n % 2 == 1 or n <= 4 for n in range(10)]
+    assert len(columns.remembered) == remembered  # the same parts: nothing new computed
+    assert large.judge_all({"params": {"max": 8}}, records, columns) == [n % 2 == 1 or n <= 8 for n in range(10)]
+    assert large.judge_all({"params": {"max": 8.0}}, records, columns) is None  # int vs double: not certain
+    assert large.judge_all({"params": {"max": 8}}, other, columns) == [False]
+    columns.MAX_REMEMBERED = 2
+    assert small.judge_all({"params": {"max": 1}}, records, columns) == [n % 2 == 1 or n <= 1 for n in range(10)]
+    assert len(columns.remembered) <= 2
+
+
 @pytest.mark.parametrize(("value", "expected"), [
     ({"a": [1, "x", {"b": None}]}, True), ({"a": ["\ud800"]}, False), ([2**63], False), ([-(2**63)], True),
     ({1: 2}, False), ((1,), False), ("é😀", True), ([[["\udc00"]]], False), ({"\ud800": 1}, False),

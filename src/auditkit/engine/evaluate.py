@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import compress, islice
+from operator import not_
 from typing import Any
 
 from .cel import MAX_COMPREHENSION_DEPTH, MAX_EXPR_CHARS, MAX_NESTING, CelCompileError, compile_expr, make_context
@@ -77,6 +79,7 @@ class Evaluator:
         self.programs: dict[str, Any] = {}
         self.values: dict[str, dict[str, Any] | None] = {}
         self.plain: dict[str, bool] = {}
+        self.plain_params: dict[int, tuple[dict[str, Any], bool]] = {}
         self.fast: dict[str, FastExpr | None] = {}
         self.rules: dict[str, FastRule | None] = {}
         self.columns = Columns()
@@ -125,7 +128,10 @@ class Evaluator:
 
     def _env(self, task: CheckTask) -> dict[str, Any] | None:
         """The variables a check sees, as plain Python; None if CEL would see them otherwise."""
-        if not plain(task.params):
+        known = self.plain_params.get(id(task.params))
+        if known is None or known[0] is not task.params:  # the checks of a control share one dict
+            known = self.plain_params[id(task.params)] = (task.params, plain(task.params))
+        if not known[1]:
             return None
         env: dict[str, Any] = {"as_of": self.as_of, "period": self.period, "params": task.params}
         for kind in task.kinds:
@@ -295,9 +301,8 @@ def _judge_each(each: FastExpr, rule: FastRule, env: dict[str, Any], columns: Co
     if verdicts is not None:
         outcome = CheckOutcome("pass" if all(verdicts) else "fail", records_judged=len(records))
         if outcome.outcome == "fail":
-            bad = [record for record, verdict in zip(records, verdicts, strict=True) if not verdict]
-            outcome.offenders = bad[:MAX_OFFENDERS]
-            outcome.offender_count = len(bad)
+            outcome.offenders = list(islice(compress(records, map(not_, verdicts)), MAX_OFFENDERS))
+            outcome.offender_count = verdicts.count(False)
         return outcome, True
     judge = rule.record.fn
     first_false = -1

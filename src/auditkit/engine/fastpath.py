@@ -943,11 +943,17 @@ class _Bail(Exception):  # noqa: N818
 class _Col:
     values: list[Any]
     types: frozenset[type]
+    key: Any = None
+    """What the column is made of (fields, constants, operators), when that alone decides it."""
 
 
 @dataclass(frozen=True)
 class _Const:
     value: Any
+
+    @property
+    def key(self) -> Any:
+        return ("const", type(self.value).__name__, repr(self.value))
 
 
 Vec = _Col | _Const
@@ -955,18 +961,41 @@ VFn = Callable[[Env, list[Any], "Columns"], Vec]
 
 
 class Columns:
-    """Fields of record lists as columns, built once per worker and kept with the records."""
+    """Columns of record lists, built once per worker and kept with the records.
+
+    Fields, and the results of operators over them: checks over the same evidence
+    often share parts (``r.protected``, a comparison with the same parameter), and
+    each part is then computed once. A result is remembered under what it is made
+    of (:attr:`_Col.key`), so equal parts of different rules share it; at most
+    ``MAX_REMEMBERED`` results are kept (oldest dropped first)."""
+
+    MAX_REMEMBERED = 2048
 
     def __init__(self) -> None:
         self.cache: dict[tuple[int, str], tuple[list[Any], _Col]] = {}
+        self.remembered: dict[tuple[int, Any], tuple[list[Any], _Col]] = {}
 
     def records(self, records: list[Any]) -> _Col:
         key = (id(records), "")
         hit = self.cache.get(key)
         if hit is None or hit[0] is not records:
-            hit = (records, _Col(records, frozenset(map(type, records))))
+            hit = (records, _Col(records, frozenset(map(type, records)), ("r",)))
             self.cache[key] = hit
         return hit[1]
+
+    def remember(self, records: list[Any], key: Any, compute: Callable[[], _Col]) -> _Col:
+        """``compute()``, or the column remembered under ``key`` for these records."""
+        if key is None:
+            return compute()
+        slot = (id(records), key)
+        hit = self.remembered.get(slot)
+        if hit is not None and hit[0] is records:
+            return hit[1]
+        column = compute()
+        while self.remembered and len(self.remembered) >= self.MAX_REMEMBERED:
+            del self.remembered[next(iter(self.remembered))]
+        self.remembered[slot] = (records, _Col(column.values, column.types, key))
+        return self.remembered[slot][1]
 
     def field(self, records: list[Any], name: str) -> _Col:
         key = (id(records), name)
@@ -976,9 +1005,14 @@ class Columns:
                 values = list(map(itemgetter(name), records))
             except Exception:  # noqa: BLE001 - a record without the field, or not a map
                 raise _Bail from None
-            hit = (records, _Col(values, frozenset(map(type, values))))
+            hit = (records, _Col(values, frozenset(map(type, values)), ("field", name)))
             self.cache[key] = hit
         return hit[1]
+
+
+def _key(*parts: Any) -> Any:
+    """The key of an operator's column: None unless every operand has one."""
+    return None if any(part is None for part in parts[1:]) else parts
 
 
 def _free(node: Node) -> set[str]:
@@ -1051,7 +1085,8 @@ def _vcompile(node: Node, var: str) -> VFn:  # noqa: C901 - one case per node ki
             col = _column(inner(env, records, columns), len(records))
             if not col.types <= _BOOL:
                 raise _Bail
-            return _bools(list(map(operator.not_, col.values)))
+            return columns.remember(records, _key("not", col.key),
+                                    lambda: _bools(list(map(operator.not_, col.values))))
 
         return negate
     if tag in ("and", "or"):
@@ -1073,7 +1108,8 @@ def _vcompile(node: Node, var: str) -> VFn:  # noqa: C901 - one case per node ki
             b = _column(right(env, records, columns), len(records))
             if not a.types <= _BOOL or not b.types <= _BOOL:
                 raise _Bail
-            return _bools(list(map(combine, a.values, b.values)))
+            return columns.remember(records, _key(tag, a.key, b.key),
+                                    lambda: _bools(list(map(combine, a.values, b.values))))
 
         return logic
     if tag == "bin" and node[1] in _OPS:
@@ -1101,6 +1137,9 @@ def _vcompare(op: str, left: VFn, right: VFn) -> VFn:
 
     def compare(env: Env, records: list[Any], columns: Columns) -> Vec:
         a, b = left(env, records, columns), right(env, records, columns)
+        return columns.remember(records, _key(op, a.key, b.key), lambda: computed(a, b, len(records)))
+
+    def computed(a: Vec, b: Vec, size: int) -> _Col:
         if isinstance(b, _Const) and isinstance(a, _Col) and not ordering:
             constant = b.value
             if type(constant) is str:  # equal only to the same string, in CEL and Python
@@ -1108,7 +1147,7 @@ def _vcompare(op: str, left: VFn, right: VFn) -> VFn:
             if constant is None or type(constant) is bool:
                 same = operator.is_ if op == "==" else operator.is_not
                 return _bools(list(map(same, a.values, repeat(constant))))
-        ca, cb = _column(a, len(records)), _column(b, len(records))
+        ca, cb = _column(a, size), _column(b, size)
         kinds = ca.types | cb.types
         if len(kinds) > 1 or not kinds <= frozenset(_ORDERED):
             if kinds:
@@ -1124,6 +1163,9 @@ def _vcontains(left: VFn, right: VFn) -> VFn:
         a, b = left(env, records, columns), right(env, records, columns)
         if not isinstance(b, _Const) or isinstance(a, _Const):
             raise _Bail
+        return columns.remember(records, _key("in", a.key, b.key), lambda: computed(a, b))
+
+    def computed(a: _Col, b: _Const) -> _Col:
         collection = b.value
         if type(collection) is list and all(type(e) is str for e in collection):
             if not a.types <= frozenset([str, type(None)]):
