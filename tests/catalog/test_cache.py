@@ -39,7 +39,7 @@ def test_second_load_is_a_hit_and_equal(private, monkeypatch):
     first = load_catalog([controls])
     assert len(_entries(base)) == 1
     assert oct((base / "config" / "cache-key").stat().st_mode & 0o777) == "0o600"
-    assert first.variables and all(isinstance(v, tuple) for v in first.variables.values())
+    assert first.expressions and all(isinstance(v.variables, tuple) for v in first.expressions.values())
     _no_rebuild(monkeypatch)
     assert load_catalog([controls]) == first
 

@@ -66,7 +66,7 @@ def test_good_file_validates(invoke, tmp_path):
     ("old", "new", "expected"),
     [
         ("severity: high", "severity: hgh",
-         "fam.yaml:6:15 /controls/0/severity: 'hgh' is not one of ['low', 'medium', 'high', 'critical']"),
+         "fam.yaml:6:15 /controls/0/severity: 'hgh' is not one of ['low', 'medium', 'high', 'critical', 'unrated']"),
         ("assert: r.count <= params.limit", "assert: r.count <= params.limt",
          "/controls/0/checks/0/assert: parameter 'limt' is not declared by ZZ-1"),
         ("each: thing_list.records", "each: other_list.records",
@@ -131,7 +131,7 @@ def test_alias_bomb_is_refused_quickly(invoke, tmp_path):
 def test_python_tag_is_refused(invoke, tmp_path):
     result = invoke("controls", "validate", write(tmp_path, "family: !!python/object/apply:os.system ['echo hi']\n"))
     assert result.exit_code == 3
-    assert "YAML tag 'tag:yaml.org,2002:python/object/apply:os.system' is not allowed" in result.output
+    assert "YAML tag '!!python/object/apply:os.system' is not allowed" in result.output
 
 
 def test_huge_file_is_refused_before_reading(invoke, tmp_path):

@@ -57,3 +57,14 @@ def test_json_written_by_orjson_is_the_standard_library_layout(make_results, mak
     big = plain.model_validate(data)
     assert to_json_bytes(big) == _stdlib_json(big.model_dump(mode="json"))
     assert b"1180591620717411303424" in to_json_bytes(big)
+
+
+def test_shipped_results_schema_is_the_one_the_model_generates():
+    import json
+    from pathlib import Path
+
+    from auditkit.results.io import generated_schema
+    from auditkit.schemas import __file__ as schemas_init
+
+    shipped = json.loads((Path(schemas_init).parent / "results.schema.json").read_text())
+    assert shipped == generated_schema(), "regenerate: python -m auditkit.results.io --schema"

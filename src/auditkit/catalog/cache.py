@@ -38,9 +38,8 @@ from .. import __version__
 MAX_ENTRY_BYTES = 256 * 1024 * 1024
 _KEY_BYTES = 32
 _TAG = hashlib.sha256().digest_size * 2
-# the modules whose code decides what a valid catalog is and how it is modelled
-_SOURCES = ("catalog/loader.py", "catalog/models.py", "catalog/semantic.py", "catalog/cache.py",
-            "engine/cel.py", "schemas/control-family.schema.json", "yamlio.py")
+# the code that decides what a valid catalog is and how it is modelled (globs under the package)
+_SOURCES = ("catalog/*.py", "schemas/*.json", "engine/cel.py", "engine/lexer.py", "yamlio.py", "canonjson.py")
 
 
 def _home(variable: str, fallback: str) -> Path:
@@ -110,9 +109,10 @@ def entry_key(kind: str, files: Sequence[tuple[str, bytes]]) -> str:
     """The entry name for ``files`` (display name and bytes of each, in load order)."""
     digest = hashlib.sha256(f"auditkit {__version__} {kind}\n".encode())
     package = Path(__file__).resolve().parent.parent
-    for name in _SOURCES:
-        with contextlib.suppress(OSError):
-            digest.update(hashlib.sha256((package / name).read_bytes()).digest())
+    for pattern in _SOURCES:
+        for path in sorted(package.glob(pattern)):
+            with contextlib.suppress(OSError):
+                digest.update(hashlib.sha256(path.read_bytes()).digest())
     for display, data in files:
         digest.update(hashlib.sha256(display.encode("utf-8", "surrogateescape")).digest())
         digest.update(hashlib.sha256(data).digest())

@@ -19,11 +19,12 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .. import schemas, yamlio
+from .. import canonjson, schemas, yamlio
 from ..errors import AuditkitError, InvalidInputError, ProblemList
 from ..resources import data_dir
 from . import cache
-from .models import Catalog, Control, Family, Profile
+from .models import Catalog, Control, ExpressionRefs, Family, Profile
+from .profiles import from_oscal, resolve_imports
 from .semantic import catalog_problems, profile_problems
 
 MAX_CATALOG_FILE_BYTES = 8 * 1024 * 1024
@@ -98,11 +99,24 @@ def _family(located: yamlio.Located, problems: list[str]) -> tuple[Family, list[
     return family, indexes
 
 
-def digest(documents: Sequence[Any]) -> str:
-    """SHA-256 over the canonical JSON of the given documents, in order."""
-    import rfc8785
+def _is_profile(located: yamlio.Located) -> bool:
+    return isinstance(located.data, dict) and "profile" in located.data
 
-    return hashlib.sha256(rfc8785.dumps(list(documents))).hexdigest()
+
+def digest(documents: Sequence[Any], sources: Sequence[yamlio.Located] = ()) -> str:
+    """SHA-256 over the canonical JSON of the given documents, in order.
+
+    ``sources`` (the loaded files of ``documents``, same order) name the file and line
+    of a value canonical JSON cannot hold (exit 3)."""
+
+    def where(ptr: str) -> str:
+        index, _, rest = ptr[1:].partition("/")
+        if not sources or not index.isdigit() or int(index) >= len(sources):
+            return ptr or "/"
+        inner = "/" + rest if rest else ""
+        return f"{sources[int(index)].where(inner)} {inner or '/'}"
+
+    return hashlib.sha256(canonjson.dumps(list(documents), where)).hexdigest()
 
 
 def _build_catalog(documents: Sequence[yamlio.Located], problems: list[str]) -> Catalog | None:
@@ -119,18 +133,23 @@ def _build_catalog(documents: Sequence[yamlio.Located], problems: list[str]) -> 
     versions = sorted({f.version for f in families if f.version})
     return Catalog(
         families=families,
-        digest=digest([located.data for located, _, _ in loaded]),
+        digest=digest([located.data for located, _, _ in loaded], [located for located, _, _ in loaded]),
         version="+".join(versions) or "unversioned",
-        variables=_free_variables(families),
+        expressions=_expressions(families),
     )
 
 
-def _free_variables(families: Sequence[Family]) -> dict[str, tuple[str, ...]]:
-    """The free variables of every check expression (compiled already by the semantic checks)."""
+def _expressions(families: Sequence[Family]) -> dict[str, ExpressionRefs]:
+    """What every check expression refers to (compiled already by the semantic checks)."""
     from ..engine.cel import compile_expr
 
     sources = {s for f in families for c in f.controls for check in c.checks for s in check.expressions.values()}
-    return {source: tuple(sorted(compile_expr(source).free_variables)) for source in sorted(sources)}
+    refs = {}
+    for source in sorted(sources):
+        compiled = compile_expr(source)
+        refs[source] = ExpressionRefs(variables=tuple(sorted(compiled.free_variables)),
+                                      params=tuple(sorted(compiled.params)))
+    return refs
 
 
 def load_catalog(paths: Sequence[Path] | None = None) -> Catalog:
@@ -149,7 +168,7 @@ def load_catalog(paths: Sequence[Path] | None = None) -> Catalog:
             with contextlib.suppress(ValueError):  # not a catalog after all: rebuild it
                 return Catalog.model_validate_json(cached)
     documents = [doc for doc in (_parse(name, raw, problems) for name, raw in sources if raw is not None)
-                 if doc is not None]
+                 if doc is not None and not _is_profile(doc)]
     catalog = _build_catalog(documents, problems)
     if catalog is None:
         raise ProblemList(problems)
@@ -163,7 +182,7 @@ def resolve_profile_path(name_or_path: str | Path | None) -> Path:
     if name_or_path is None:
         name_or_path = "default"
     candidate = Path(name_or_path)
-    if candidate.suffix in YAML_SUFFIXES or candidate.exists():
+    if candidate.suffix in (*YAML_SUFFIXES, ".json") or candidate.exists():
         return candidate
     shipped = data_dir("profiles") / f"{name_or_path}.yaml"
     if not shipped.exists():
@@ -175,7 +194,8 @@ def resolve_profile_path(name_or_path: str | Path | None) -> Path:
     return shipped
 
 
-def _profile(located: yamlio.Located, catalog: Catalog, problems: list[str]) -> Profile | None:
+def _profile(located: yamlio.Located, catalog: Catalog, problems: list[str],
+             stack: tuple[Path, ...] = ()) -> Profile | None:
     found = schemas.problems(located, "profile")
     if found:
         problems.extend(found)
@@ -184,18 +204,31 @@ def _profile(located: yamlio.Located, catalog: Catalog, problems: list[str]) -> 
     head = data.pop("profile")
     profile = Profile.model_validate({**head, **data, "source": located.source})
     problems.extend(profile_problems(profile, located, catalog))
+    try:
+        return resolve_imports(profile, catalog, lambda target, seen: _load_profile(target, catalog, seen),
+                               (*stack, Path(located.source).resolve()))
+    except AuditkitError as exc:
+        problems.extend(exc.lines)
+        return None
+
+
+def _load_profile(name_or_path: str | Path | None, catalog: Catalog, stack: tuple[Path, ...]) -> Profile:
+    path = resolve_profile_path(name_or_path)
+    if path.suffix == ".json":
+        return from_oscal(path, catalog)
+    problems: list[str] = []
+    located = _read(path, problems)
+    profile = _profile(located, catalog, problems, stack) if located is not None else None
+    if problems or profile is None:
+        raise ProblemList(problems)
     return profile
 
 
 def load_profile(name_or_path: str | Path | None, catalog: Catalog) -> Profile:
-    """Load a profile (path or shipped name) and check its references against ``catalog``."""
-    path = resolve_profile_path(name_or_path)
-    problems: list[str] = []
-    located = _read(path, problems)
-    profile = _profile(located, catalog, problems) if located is not None else None
-    if problems or profile is None:
-        raise ProblemList(problems)
-    return profile
+    """Load a profile (path or shipped name, auditkit YAML or OSCAL JSON) and check it against ``catalog``.
+
+    Imported profiles are loaded and merged in (:mod:`auditkit.catalog.profiles`)."""
+    return _load_profile(name_or_path, catalog, ())
 
 
 def validate(paths: Sequence[Path] | None = None) -> tuple[Catalog, list[Profile]]:
@@ -213,8 +246,7 @@ def validate(paths: Sequence[Path] | None = None) -> tuple[Catalog, list[Profile
         located = _read(path, problems)
         if located is None:
             continue
-        is_profile = isinstance(located.data, dict) and "profile" in located.data
-        (profile_docs if is_profile else family_docs).append(located)
+        (profile_docs if _is_profile(located) else family_docs).append(located)
     catalog: Catalog | None = None
     if family_docs:
         catalog = _build_catalog(family_docs, problems)
@@ -236,4 +268,5 @@ def validate(paths: Sequence[Path] | None = None) -> tuple[Catalog, list[Profile
 
 def catalog_json(catalog: Catalog) -> str:
     """The catalog as JSON (for ``controls list --format json``)."""
-    return json.dumps(catalog.model_dump(mode="json", by_alias=True, exclude={"variables"}), indent=2, sort_keys=False)
+    data = catalog.model_dump(mode="json", by_alias=True, exclude={"expressions"})
+    return json.dumps(data, indent=2, sort_keys=False)

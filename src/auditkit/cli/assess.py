@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from ..results.formats import FORMATS
+from .options import OUTPUT_FILE
 from .options import parse_date as _date
 
 FORMAT_CHOICES = list(FORMATS)
@@ -23,6 +24,20 @@ def limit_options(func: Any) -> Any:
                         help="Memory limit of each evaluation worker.")(func)
     func = click.option("--workers", type=click.IntRange(min=1, max=64), default=min(2, os.cpu_count() or 1),
                         show_default=True, help="Evaluation worker processes.")(func)
+    return func
+
+
+ALLOW_HELP = ("Go on when evidence files fail their manifest hash or size (else exit 4, nothing "
+              "written): the results record the failures and the report states them on its cover.")
+
+
+def trust_options(func: Any) -> Any:
+    """``--trust`` (bundle signature) and ``--allow-integrity-failures``, shared by assess and run."""
+    func = click.option("--allow-integrity-failures", is_flag=True, help=ALLOW_HELP)(func)
+    func = click.option("--trust", type=click.Path(exists=True, dir_okay=False, path_type=Path), multiple=True,
+                        help="CA certificate (PEM, repeatable) the bundle's manifest.sig must verify against "
+                             "(exit 4 if it does not, or is missing). Without it a signature is recorded as "
+                             "not checked.")(func)
     return func
 
 
@@ -67,24 +82,32 @@ def print_summary(results: Any) -> None:
               help="Assessment file (default: NAME.assessment.yaml beside the bundle, if present).")
 @click.option("--as-of", callback=_date, help="Date freshness and waivers are judged at (YYYY-MM-DD).")
 @click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), default="json", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of stdout.")
+@click.option("-o", "--output", type=OUTPUT_FILE, metavar="FILE",
+              help="Write here instead of stdout (a file, replaced atomically, or a device or FIFO).")
 @click.option("--fail-under", type=click.FloatRange(0, 100), help="Exit 1 when the overall score is below this.")
+@trust_options
 @limit_options
 def assess(bundle: Path, controls: Path | None, profile: str | None, assessment: Path | None,
            as_of: _dt.date | None, fmt: str, output: Path | None, fail_under: float | None,
+           trust: tuple[Path, ...], allow_integrity_failures: bool,
            workers: int, memory_mb: int, timeout: float) -> None:
     """Score the evidence in BUNDLE (folder, .zip or .tar.gz) against the controls.
 
-    Data goes to stdout or --output; a summary goes to stderr.
+    Data goes to stdout or --output; a summary goes to stderr. Exit 4, writing
+    nothing, when an evidence file fails its manifest hash or size (unless
+    --allow-integrity-failures) or the bundle signature fails --trust.
     """
     from ..engine.workers import Limits
     from ..errors import ThresholdError
-    from ..fsio import write_bytes
+    from ..fsio import output_kind, write_bytes
     from ..pipeline import run_assessment
     from ..results.formats import render
 
+    if output is not None:
+        output_kind(output)  # a refused output path fails before the assessment runs
     run = run_assessment(bundle, controls=controls, profile=profile, assessment_path=assessment, as_of=as_of,
-                         limits=Limits(workers=workers, timeout_s=timeout, memory_mb=memory_mb))
+                         limits=Limits(workers=workers, timeout_s=timeout, memory_mb=memory_mb),
+                         trust=trust, allow_integrity_failures=allow_integrity_failures)
     for note in run.notes:
         click.echo(f"auditkit: {note}", err=True)
     data = render(fmt, run.results)

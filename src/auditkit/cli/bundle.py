@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from .options import OUTPUT_FILE
 from .options import parse_date as _date
 
 
@@ -202,7 +203,8 @@ def seal_cmd(
 @click.option(
     "-o",
     "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=OUTPUT_FILE,
+    metavar="FILE",
     required=True,
     help="Archive to write: *.zip or *.tar.gz.",
 )
@@ -252,7 +254,8 @@ def catalog_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.option(
     "--trust",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="CA certificate(s) (PEM): require a valid manifest.sig chaining to them.",
+    multiple=True,
+    help="CA certificate(s) (PEM, repeatable): require a valid manifest.sig chaining to them.",
 )
 @catalog_options
 @click.option(
@@ -261,7 +264,7 @@ def catalog_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @limit_options
 def verify_cmd(
     source: Path,
-    trust: Path | None,
+    trust: tuple[Path, ...],
     controls_dir: Path | None,
     profile: str | None,
     as_of: _dt.date | None,
@@ -282,7 +285,7 @@ def verify_cmd(
     try:
         report = verify_bundle(
             source,
-            trust=trust,
+            trust=trust or None,
             limits=_limits(options),
             catalog=catalog,
             profile=profile_obj,
@@ -303,7 +306,8 @@ def verify_cmd(
         click.echo(json.dumps({"verdict": "ok", **asdict(report)}, indent=2))
         return
     signed = (
-        f"signed by {report.signer}" if report.signed else "not signed (or signature not checked)"
+        f"signed by {report.signer} (certificate sha256:{report.signer_fingerprint})"
+        if report.signed else "not signed (or signature not checked)"
     )
     click.echo(
         f"OK {source}: bundle {report.bundle_id} ({report.organization}), {report.item_count} "

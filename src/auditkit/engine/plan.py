@@ -7,11 +7,11 @@ before any expression runs.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..catalog.models import Control, Profile
+from ..catalog.models import Control, ExpressionRefs, Profile
 from ..results import model as rm
 from .cel import compile_expr
 from .evaluate import CheckOutcome, CheckTask
@@ -57,24 +57,37 @@ def evidence_uses(control: Control, evidence: EvidenceSet, period: tuple[_dt.dat
 
 
 def check_tasks(control: Control, params: dict[str, Any], evidence: EvidenceSet,
-                free: Mapping[str, Iterable[str]] | None = None
+                refs: Mapping[str, ExpressionRefs] | None = None
                 ) -> tuple[list[CheckTask | None], list[CheckOutcome | None], list[list[str]]]:
     """A task per check, or a preset ``not-run`` outcome when its evidence is unusable.
 
-    ``free`` maps expressions to their free variables where the catalog knows them
-    already (:attr:`Catalog.variables`); others are compiled to find out."""
-    free = free or {}
+    ``refs`` gives what expressions refer to where the catalog knows it already
+    (:attr:`Catalog.expressions`); other expressions are compiled to find out."""
+    refs = refs or {}
     tasks: list[CheckTask | None] = []
     preset: list[CheckOutcome | None] = []
     kinds_used: list[list[str]] = []
     by_variable = {req.variable: req.kind for req in control.evidence}
     for check in control.checks:
         variables: set[str] = set()
+        used: set[str] = set()
         for source in check.expressions.values():
-            known = free.get(source)
-            variables.update(known if known is not None else compile_expr(source).free_variables)
+            known = refs.get(source)
+            if known is None:
+                compiled = compile_expr(source)
+                variables |= compiled.free_variables
+                used |= compiled.params
+            else:
+                variables.update(known.variables)
+                used.update(known.params)
         kinds = sorted(by_variable[v] for v in variables if v in by_variable)
         kinds_used.append(kinds)
+        unset = sorted(used - set(params))
+        if unset:
+            tasks.append(None)
+            preset.append(CheckOutcome("error", f"parameter {', '.join(unset)} has no value: assign it in the "
+                                                "profile (params or set_parameters)"))
+            continue
         missing = [k for k in kinds if not evidence.has_sound(k)]
         if missing:
             tasks.append(None)
@@ -91,12 +104,12 @@ def check_tasks(control: Control, params: dict[str, Any], evidence: EvidenceSet,
 
 def plan_control(control: Control, profile: Profile, evidence: EvidenceSet,
                  period: tuple[_dt.date, _dt.date], as_of: _dt.date,
-                 free: Mapping[str, Iterable[str]] | None = None) -> ControlPlan:
+                 refs: Mapping[str, ExpressionRefs] | None = None) -> ControlPlan:
     na = profile.not_applicable_reason(control)
     params = profile.param_values(control)
     uses, insufficient = evidence_uses(control, evidence, period, as_of)
     if na is None:
-        tasks, preset, kinds = check_tasks(control, params, evidence, free)
+        tasks, preset, kinds = check_tasks(control, params, evidence, refs)
     else:
         count = len(control.checks)
         tasks = [None] * count

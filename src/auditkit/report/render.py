@@ -25,15 +25,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import InternalError, InvalidInputError
+from ..errors import IntegrityError, InternalError, InvalidInputError
 from ..fsio import write_bytes, write_text
-from ..results.model import Results
+from ..results.model import IntegrityFailure, Results
 from .env import make_environment, template_dir
 
 TEMPLATE = "report.html.j2"
 STYLESHEET = "report.css"
 RESULTS_NAME = "results.json"
 MANIFEST_NAME = "manifest.yaml"
+DRAFT_KEY = "AuditkitDraft"
+"""Document-information key marking an unsigned draft rendering (``sign_pdf`` refuses those)."""
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 STATUSES = (
@@ -43,6 +45,7 @@ STATUSES = (
     "insufficient-evidence",
     "waived",
     "not-applicable",
+    "not-assessed",
 )
 
 
@@ -87,17 +90,37 @@ def _load(source: Results | Path | str) -> tuple[Results, bytes, str]:
     return results_from_bytes(raw, str(path)), raw, str(path)
 
 
+def integrity_failures(results: Results) -> list[IntegrityFailure]:
+    """The evidence files the results record as failing their manifest hash or size.
+
+    The bundle-level list, plus any item whose own verdict says so (results written
+    before that list existed, or edited by hand), so none can be missed.
+    """
+    from ..evidence.bundle import INTEGRITY_FAILURES
+
+    found = {f.path: f for f in results.bundle.integrity_failures}
+    for item in results.bundle.items:
+        if item.integrity in INTEGRITY_FAILURES and item.path not in found:
+            found[item.path] = IntegrityFailure(path=item.path, integrity=item.integrity,
+                                                problem=item.problem or item.integrity)
+    return sorted(found.values(), key=lambda f: f.path)
+
+
 def build_context(
-    results: Results, *, results_sha256: str, manifest_sha256: str | None
+    results: Results, *, results_sha256: str, manifest_sha256: str | None, signed: bool = False
 ) -> dict[str, Any]:
     """Everything the template sees: the results plus orderings and lookups made here."""
     a = results.assessment
     family_by_id = {f.id: f for f in results.families}
     controls_by_family = []
+    untested_by_family = []
     for family in results.families:
-        controls = [c for c in results.controls if c.family == family.id]
+        controls = [c for c in results.controls if c.family == family.id and c.status != "not-assessed"]
+        untested = [c for c in results.controls if c.family == family.id and c.status == "not-assessed"]
         if controls:
             controls_by_family.append((family, controls))
+        if untested:
+            untested_by_family.append((family, untested))
     orphans = [c for c in results.controls if c.family not in family_by_id]
     if orphans:
         raise InvalidInputError(
@@ -133,11 +156,17 @@ def build_context(
         "results_sha256": results_sha256,
         "manifest_sha256": manifest_sha256,
         "controls_by_family": controls_by_family,
+        "untested_by_family": untested_by_family,
+        "untested_count": sum(len(c) for _, c in untested_by_family),
         "findings": findings,
         "finding_counts": sorted(counts.items(), key=lambda kv: SEVERITY_ORDER.get(kv[0], 9)),
         "items_by_path": {item.path: item for item in results.bundle.items},
+        "labels": {c.id: c.shown_id for c in results.controls},
+        "sections": {c.id for _, controls in controls_by_family for c in controls},
         "ratings": ratings,
         "statuses": STATUSES,
+        "signed": signed,
+        "integrity_failures": integrity_failures(results),
     }
 
 
@@ -145,10 +174,17 @@ def _fmt_score(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1f}"
 
 
-def build_html(results: Results, *, results_sha256: str, manifest_sha256: str | None = None) -> str:
-    """The report as HTML (stylesheet linked as ``report.css`` relative to the templates)."""
+def build_html(
+    results: Results, *, results_sha256: str, manifest_sha256: str | None = None, signed: bool = False
+) -> str:
+    """The report as HTML (stylesheet linked as ``report.css`` relative to the templates).
+
+    ``signed=False`` makes it a draft: "UNSIGNED DRAFT" in the margin of every page and on
+    the cover, no signature box and no claim that a signature establishes authenticity.
+    """
     env = make_environment()
-    context = build_context(results, results_sha256=results_sha256, manifest_sha256=manifest_sha256)
+    context = build_context(results, results_sha256=results_sha256, manifest_sha256=manifest_sha256,
+                            signed=signed)
     return env.get_template(TEMPLATE).render(**context)
 
 
@@ -195,8 +231,20 @@ def render_report(
     output: Path,
     html_output: Path | None = None,
     jobs: int = 1,
+    signed: bool = False,
+    allow_integrity_failures: bool = False,
 ) -> RenderedReport:
     """Render ``results`` (a results file or model) to an unsigned PDF/A-3b at ``output``.
+
+    The rendering is a draft (``UNSIGNED DRAFT`` on every page, no signature box, and
+    ``/AuditkitDraft`` in the document information, so :func:`auditkit.sign_pdf` refuses
+    it) unless ``signed=True``: pass that only when the output is signed next, as
+    ``auditkit report --sign-key`` and ``auditkit run`` do.
+
+    Results that record evidence integrity failures (files failing their manifest hash
+    or size) are refused with :class:`~auditkit.errors.IntegrityError` (exit 4) unless
+    ``allow_integrity_failures``; the report then states the failures on its cover and
+    in the executive summary.
 
     ``jobs=2`` (opt-in, ``auditkit report --jobs 2``) lays out and draws the two
     halves of the report in two processes and joins them with pikepdf
@@ -208,12 +256,22 @@ def render_report(
 
     from .fetcher import make_fetcher
 
-    model, raw, _source = _load(results)
+    model, raw, source = _load(results)
+    failures = integrity_failures(model)
+    if failures and not allow_integrity_failures:
+        names = ", ".join(f.path for f in failures[:5]) + (" …" if len(failures) > 5 else "")
+        raise IntegrityError(
+            f"the results record {len(failures)} evidence file{'s' if len(failures) != 1 else ''} failing "
+            f"the manifest's hash or size ({names}); refusing to render them as a report",
+            where=source, hint="pass --allow-integrity-failures to render a report that states the "
+            "failures on its cover",
+        )
     if manifest_bytes is not None and len(manifest_bytes) > MAX_MANIFEST_BYTES:
         raise InvalidInputError("manifest too large to embed", where=MANIFEST_NAME)
     results_sha256 = hashlib.sha256(raw).hexdigest()
     manifest_sha256 = hashlib.sha256(manifest_bytes).hexdigest() if manifest_bytes else None
-    html = build_html(model, results_sha256=results_sha256, manifest_sha256=manifest_sha256)
+    html = build_html(model, results_sha256=results_sha256, manifest_sha256=manifest_sha256,
+                      signed=signed)
     moment = _as_of_datetime(model)
     folder = template_dir()
     fetcher = make_fetcher(folder)
@@ -223,6 +281,7 @@ def render_report(
         parallel = _render_parallel(
             html, folder=folder, model=model, raw=raw, manifest_bytes=manifest_bytes,
             results_sha256=results_sha256, manifest_sha256=manifest_sha256, moment=moment,
+            signed=signed,
         )
         if parallel is not None:
             return _finish(
@@ -240,6 +299,7 @@ def render_report(
             pdf = _write_with_attachments(
                 document, raw=raw, manifest_bytes=manifest_bytes, results_sha256=results_sha256,
                 manifest_sha256=manifest_sha256, root_hash=model.bundle.root_hash, moment=moment,
+                signed=signed,
             )
         except FatalURLFetchingError as exc:
             refused = "; ".join(fetcher.refused) or str(exc)
@@ -257,12 +317,14 @@ def render_report(
 
 def _write_with_attachments(
     document: Any, *, raw: bytes, manifest_bytes: bytes | None, results_sha256: str,
-    manifest_sha256: str | None, root_hash: str, moment: dt.datetime,
+    manifest_sha256: str | None, root_hash: str, moment: dt.datetime, signed: bool,
 ) -> bytes:
     """PDF/A-3b bytes of ``document`` with the digests in its metadata and the files attached."""
     import weasyprint
 
     document.metadata.custom["AuditkitResultsSHA256"] = results_sha256
+    if not signed:
+        document.metadata.custom[DRAFT_KEY] = "unsigned draft"
     document.metadata.custom["AuditkitBundleRootHash"] = root_hash
     attachments = [
         weasyprint.Attachment(
@@ -308,7 +370,7 @@ def _finish(
 
 def _render_parallel(
     html: str, *, folder: Path, model: Results, raw: bytes, manifest_bytes: bytes | None,
-    results_sha256: str, manifest_sha256: str | None, moment: dt.datetime,
+    results_sha256: str, manifest_sha256: str | None, moment: dt.datetime, signed: bool,
 ) -> Any:
     """The PDF rendered in two processes (:mod:`.parallel`), or None to render in one.
 
@@ -333,6 +395,7 @@ def _render_parallel(
         return _write_with_attachments(
             document, raw=raw, manifest_bytes=manifest_bytes, results_sha256=results_sha256,
             manifest_sha256=manifest_sha256, root_hash=model.bundle.root_hash, moment=moment,
+            signed=signed,
         )
 
     with _source_date_epoch(moment):
