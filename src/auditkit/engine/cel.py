@@ -5,7 +5,8 @@ fast but has sharp edges (DESIGN §6): no cost limit, a segfault on huge flat
 expressions, ``PanicException`` (a ``BaseException``) on deep nesting, and
 quadratic ``map``/``filter``. So before the library sees an expression we cap its
 size, its parenthesis and comprehension nesting, refuse ``map``/``filter`` and
-unknown functions, and we catch ``BaseException`` around every library call.
+unknown functions (reading its tokens from :mod:`.lexer`, the lexer the fast path
+parses with), and we catch ``BaseException`` around every library call.
 Evaluation isolation (worker processes, memory limit, kill timer) lives in
 :mod:`auditkit.engine.workers`.
 """
@@ -14,15 +15,17 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
-import re
 from dataclasses import dataclass
 from typing import Any
+
+from .lexer import Token, tokens
 
 MAX_EXPR_CHARS = 4000
 MAX_NESTING = 24
 MAX_COMPREHENSION_DEPTH = 3
 _COMPREHENSIONS = {"all", "exists", "exists_one"}
 _FORBIDDEN_MACROS = {"map", "filter"}
+_MACRO_NAMES = _COMPREHENSIONS | _FORBIDDEN_MACROS
 _FUNCTIONS = {
     "size", "contains", "startsWith", "endsWith", "matches", "lowerAscii", "upperAscii",
     "int", "uint", "double", "string", "bool", "bytes", "timestamp", "duration", "type", "dyn",
@@ -30,68 +33,78 @@ _FUNCTIONS = {
     "getHours", "getMinutes", "getSeconds", "trim", "split", "join", "replace", "indexOf",
     "in", "days_between",
 }
-_MEMBER_CALL = re.compile(r"\.\s*([A-Za-z_][A-Za-z0-9_]*)\s*\($")
-_BOUND = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*,")
-PARAM_REF = re.compile(r"\bparams\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)|\bparams\s*\[\s*['\"]([^'\"]+)['\"]\s*\]")
-
-
 class CelCompileError(ValueError):
     """An expression is refused by a guard or does not compile; the message is one line."""
 
 
-def _strip_strings(source: str) -> str:
-    """Blank out string literals so the guards only see code."""
-    out: list[str] = []
-    quote: str | None = None
-    escaped = False
-    for ch in source:
-        if quote is None:
-            if ch in "\"'":
-                quote = ch
-            out.append(ch)
-        else:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == quote:
-                quote = None
-                out.append(ch)
-                continue
-            out.append(" " if ch != "\n" else "\n")
-    return "".join(out)
+def guard(source: str) -> list[Token]:
+    """Refuse what the CEL library cannot be trusted with; return the tokens (:mod:`.lexer`).
 
-
-def _guard(source: str) -> str:
+    Too long, brackets nested too deep, comprehensions nested too deep, or a
+    ``map``/``filter`` macro: :class:`CelCompileError`. What is inside a string is
+    never taken for code."""
     if len(source) > MAX_EXPR_CHARS:
         raise CelCompileError(f"expression is {len(source)} characters, over the {MAX_EXPR_CHARS} limit")
-    code = _strip_strings(source)
+    found = tokens(source)
     stack: list[bool] = []
-    depth = comprehension = deepest = 0
-    for index, ch in enumerate(code):
-        if ch in "([{":
+    comprehension = 0
+    for index, token in enumerate(found):
+        if token.kind != "op":
+            continue
+        if token.value in ("(", "[", "{"):
             macro = False
-            if ch == "(":
-                found = _MEMBER_CALL.search(code[max(0, index - 40) : index + 1])
-                if found and found.group(1) in _FORBIDDEN_MACROS:
-                    raise CelCompileError(
-                        f"'{found.group(1)}' is not allowed (quadratic in the CEL library); "
-                        "use all/exists/exists_one/size"
-                    )
-                macro = bool(found and found.group(1) in _COMPREHENSIONS)
+            name = _member_call(found, index)
+            if name in _FORBIDDEN_MACROS:
+                raise CelCompileError(
+                    f"'{name}' is not allowed (quadratic in the CEL library); use all/exists/exists_one/size"
+                )
+            macro = name in _COMPREHENSIONS
             stack.append(macro)
-            depth += 1
             comprehension += macro
-            deepest = max(deepest, comprehension)
-            if depth > MAX_NESTING:
+            if len(stack) > MAX_NESTING:
                 raise CelCompileError(f"nesting deeper than {MAX_NESTING} levels")
-            if deepest > MAX_COMPREHENSION_DEPTH:
+            if comprehension > MAX_COMPREHENSION_DEPTH:
                 raise CelCompileError(f"comprehensions nested deeper than {MAX_COMPREHENSION_DEPTH}")
-        elif ch in ")]}":
-            if stack:
-                comprehension -= stack.pop()
-                depth -= 1
-    return code
+        elif token.value in (")", "]", "}") and stack:
+            comprehension -= stack.pop()
+    return found
+
+
+def _member_call(found: list[Token], index: int) -> str | None:
+    """``NAME`` when the ``(`` at ``index`` opens a member call ``.NAME(``."""
+    if found[index].value == "(" and index >= 2 and found[index - 1].kind == "id":
+        dot = found[index - 2]
+        if dot.kind == "op" and dot.value == ".":
+            return str(found[index - 1].value)
+    return None
+
+
+def _bound(found: list[Token]) -> frozenset[str]:
+    """Names bound by comprehensions: ``.all(NAME, …``."""
+    names = set()
+    for index, token in enumerate(found[:-2]):
+        if token.kind == "op" and token.value == "(" and _member_call(found, index) in _MACRO_NAMES:
+            name, comma = found[index + 1], found[index + 2]
+            if name.kind == "id" and comma.kind == "op" and comma.value == ",":
+                names.add(str(name.value))
+    return frozenset(names)
+
+
+def param_references(found: list[Token]) -> frozenset[str]:
+    """Parameters read as ``params.NAME`` or ``params["NAME"]`` (not ``x.params.NAME``)."""
+    names = set()
+    for index, token in enumerate(found[:-2]):
+        if token.kind != "id" or token.value != "params":
+            continue
+        if index and found[index - 1].kind == "op" and found[index - 1].value == ".":
+            continue
+        after, name = found[index + 1], found[index + 2]
+        if after.kind == "op" and after.value == "." and name.kind == "id":
+            names.add(str(name.value))
+        elif (after.kind == "op" and after.value == "[" and name.kind == "str"
+              and found[index + 3].kind == "op" and found[index + 3].value == "]"):
+            names.add(str(name.value))
+    return frozenset(names)
 
 
 @dataclass(frozen=True)
@@ -116,7 +129,7 @@ def compile_expr(source: str) -> CompiledExpr:
     """Compile ``source`` after the guards; raise :class:`CelCompileError` on any refusal.
 
     Cached: the catalog loader, the planner and the workers ask for the same expressions."""
-    code = _guard(source)
+    found = guard(source)
     import cel
 
     try:
@@ -134,10 +147,7 @@ def compile_expr(source: str) -> CompiledExpr:
     unknown = sorted(named - _FUNCTIONS)
     if unknown:
         raise CelCompileError(f"unknown function {unknown[0]!r}")
-    params = frozenset(a or b for a, b in PARAM_REF.findall(code))
-    return CompiledExpr(
-        source, program, variables, functions, frozenset(_BOUND.findall(code)), params
-    )
+    return CompiledExpr(source, program, variables, functions, _bound(found), param_references(found))
 
 
 def _as_date(value: Any) -> _dt.date:

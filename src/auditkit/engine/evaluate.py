@@ -1,6 +1,6 @@
 """Evaluating one check against the evidence, inside a worker process.
 
-Each check is tried first on the fast path (:mod:`.fastpath`): plain Python over
+Each check is tried first on the fast path (:mod:`.fast`): plain Python over
 the evidence as loaded, with no CEL context at all; an ``each`` check's rule is
 judged record by record in Python and its offenders collected there too. The fast
 path answers exactly as CEL would or raises ``Fallback``; then, and for expressions
@@ -20,9 +20,16 @@ from itertools import compress, islice
 from operator import not_
 from typing import Any
 
-from .cel import MAX_COMPREHENSION_DEPTH, MAX_EXPR_CHARS, MAX_NESTING, CelCompileError, compile_expr, make_context
-from .cel import _guard as cel_guard
-from .fastpath import Columns, Fallback, FastExpr, FastRule, compile_fast, compile_rule, plain
+from .cel import (
+    MAX_COMPREHENSION_DEPTH,
+    MAX_EXPR_CHARS,
+    MAX_NESTING,
+    CelCompileError,
+    compile_expr,
+    guard,
+    make_context,
+)
+from .fast import Columns, Fallback, FastExpr, FastRule, compile_fast, compile_rule, plain
 from .inputs import EvidenceSet
 
 MAX_OFFENDERS = 50
@@ -40,8 +47,8 @@ class CheckTask:
     params: dict[str, Any]
     combined: str
     each: str | None = None
-    where: str | None = None
-    assert_: str | None = None
+    rule: str | None = None
+    """An ``each`` check's verdict on one record ``r`` (:attr:`auditkit.catalog.models.Check.rule`)."""
     offenders: str | None = None
 
 
@@ -150,12 +157,11 @@ class Evaluator:
     def _run_fast(self, task: CheckTask) -> CheckOutcome | None:
         if not _cel_accepts(task.combined):
             return None
-        if task.each:
+        if task.each and task.rule:
             each = self._fast(task.each)
-            source = f"!({task.where or 'true'}) || ({task.assert_})"
-            if source not in self.rules:
-                self.rules[source] = compile_rule(source)
-            rule = self.rules[source]
+            if task.rule not in self.rules:
+                self.rules[task.rule] = compile_rule(task.rule)
+            rule = self.rules[task.rule]
             if each is None or rule is None:
                 return None
             env = self._env(task)
@@ -245,7 +251,7 @@ class Evaluator:
         records = self.program(task.each or "null").execute(self.context)
         if not isinstance(records, list):
             return
-        rule = f"!({task.where or 'true'}) || ({task.assert_})"
+        rule = task.rule or "true"
         chunk_rule = self.program(f"auditkit_chunk.all(r, {rule})")
         record_rule = self.program(rule)
         for start in range(0, len(records), CHUNK):
@@ -276,7 +282,7 @@ def _cel_accepts(source: str) -> bool:
             and source.count("all") + source.count("exists") <= MAX_COMPREHENSION_DEPTH):
         return True  # cannot be too long or nested too deep: skip the scan
     try:
-        cel_guard(source)
+        guard(source)
     except CelCompileError:
         return False
     return True

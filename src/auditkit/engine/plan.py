@@ -95,7 +95,7 @@ def check_tasks(control: Control, params: dict[str, Any], evidence: EvidenceSet,
             continue
         tasks.append(CheckTask(
             check_id=check.id, control_id=control.id, kinds=tuple(kinds), params=params,
-            combined=check.combined, each=check.each, where=check.where, assert_=check.assert_,
+            combined=check.combined, each=check.each, rule=check.rule,
             offenders=check.offenders,
         ))
         preset.append(None)

@@ -22,7 +22,7 @@ parser decides, so that every refusal, and its message, is the exact parser's:
 
 What orjson accepts is also *plain* for the engine: strings are valid UTF-8 and
 integers fit in 64 bits, so checks over it need no second look
-(:func:`auditkit.engine.fastpath.plain`).
+(:func:`auditkit.engine.fast.plain`).
 """
 
 from __future__ import annotations
