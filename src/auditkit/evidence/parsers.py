@@ -28,7 +28,6 @@ import math
 import re
 from typing import Any
 
-from .. import yamlio
 from ..errors import InvalidInputError
 
 SUFFIXES: dict[str, str] = {
@@ -91,6 +90,8 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _parse_int(text: str) -> int:
+    from .. import yamlio  # not at the top: `bundle verify` imports this module before hashing starts
+
     if len(text) > yamlio.MAX_INT_DIGITS and len(text.lstrip("-")) > yamlio.MAX_INT_DIGITS:
         raise _LongInteger(f"integer of more than {yamlio.MAX_INT_DIGITS} digits")
     return int(text)
@@ -103,6 +104,8 @@ class _LongInteger(ValueError):
 def _long_integer_place(text: str) -> str:
     """``line:col`` of the first over-long integer in JSON ``text`` (strings skipped)."""
     blank = _TEXT_STRING.sub(lambda m: " " * len(m.group()), text)
+    from .. import yamlio
+
     found = re.search(rf"\d{{{yamlio.MAX_INT_DIGITS + 1},}}", blank)
     if found is None:  # pragma: no cover - _parse_int saw one
         return ""
@@ -170,6 +173,8 @@ def parse_json_exact(data: bytes, where: str, *, max_depth: int = DEFAULT_MAX_DE
 
 def parse_yaml(data: bytes, where: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
     """Parse YAML evidence with the project's safe loader."""
+    from .. import yamlio
+
     return yamlio.loads(data, where, max_depth=max_depth).data
 
 
