@@ -305,6 +305,15 @@ def test_corrupt_zip_member(cli, sandbox):
     refused(cli, bundle, "evidence/notes.txt", "corrupt")
 
 
+def test_zip_member_with_an_unknown_compression_method(cli, sandbox):
+    """Found by the fuzz suite: one flipped byte in a compression method used to be exit 5."""
+    data = bytearray(zip_bytes(valid_members(), zipfile.ZIP_DEFLATED))
+    central = data.rindex(b"PK\x01\x02")  # the last member's central-directory entry
+    data[central + 10 : central + 12] = struct.pack("<H", 77)
+    bundle = write(sandbox / "b.zip", bytes(data))
+    refused(cli, bundle, "b.zip!", "compression method 77")
+
+
 def test_not_an_archive(cli, sandbox):
     refused(cli, write(sandbox / "b.rar", b"Rar!\x1a\x07\x00junk"), "b.rar", "not a bundle")
 

@@ -39,7 +39,8 @@ MAX_ENTRY_BYTES = 256 * 1024 * 1024
 _KEY_BYTES = 32
 _TAG = hashlib.sha256().digest_size * 2
 # the code that decides what a valid catalog is and how it is modelled (globs under the package)
-_SOURCES = ("catalog/*.py", "schemas/*.json", "engine/cel.py", "engine/lexer.py", "yamlio.py", "canonjson.py")
+_SOURCES = ("catalog/*.py", "schemas/*.json", "oscal/*.py", "engine/cel.py", "engine/celguard.py", "engine/lexer.py",
+            "yamlio.py", "canonjson.py")
 
 
 def _home(variable: str, fallback: str) -> Path:

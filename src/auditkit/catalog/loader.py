@@ -53,34 +53,53 @@ def expand(paths: Iterable[Path]) -> list[Path]:
 
 
 def _read(path: Path, problems: list[str]) -> yamlio.Located | None:
-    raw = _read_bytes(path, problems)
-    return None if raw is None else _parse(display_path(path), raw, problems)
-
-
-def _read_bytes(path: Path, problems: list[str]) -> bytes | None:
-    source = display_path(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_CATALOG_FILE_BYTES:
-            raise InvalidInputError(f"file is {size} bytes, over the {MAX_CATALOG_FILE_BYTES}-byte limit for YAML "
-                                    "input", where=source, hint="split it or check it is the right file")
-        with path.open("rb") as handle:
-            return handle.read(MAX_CATALOG_FILE_BYTES + 1)
-    except FileNotFoundError:
-        problems.append(InvalidInputError("file not found", where=source).render())
-    except OSError as exc:
-        problems.append(InvalidInputError(f"cannot read file: {exc.strerror}", where=source).render())
-    except AuditkitError as exc:
-        problems.extend(exc.lines)
-    return None
-
-
-def _parse(source: str, raw: bytes, problems: list[str]) -> yamlio.Located | None:
-    try:
-        return yamlio.loads(raw, source)
+        return yamlio.load(path, display=display_path(path), max_bytes=MAX_CATALOG_FILE_BYTES)
     except AuditkitError as exc:
         problems.extend(exc.lines)
         return None
+
+
+def _cache_entry(files: Sequence[Path]) -> str | None:
+    """The cache entry of these files (names as shown in messages, and bytes); None if one cannot be read."""
+    sources = []
+    for path in files:
+        try:
+            if path.stat().st_size > MAX_CATALOG_FILE_BYTES:
+                return None
+            sources.append((display_path(path), path.read_bytes()))
+        except OSError:
+            return None
+    return cache.entry_key("catalog", sources)
+
+
+def _oscal_catalog(path: Path, problems: list[str]) -> list[yamlio.Located]:
+    """An OSCAL catalog (JSON) read directly: its groups as family documents, as ``import-oscal`` writes them."""
+    from ..oscal import documents
+    from ..oscal.catalog import to_families
+    from ..oscal.importer import baseline_severity
+
+    try:
+        model = documents.load(path, "catalog")
+    except AuditkitError as exc:
+        problems.extend(exc.lines)
+        return []
+    imported = to_families(model, severity=baseline_severity(model.metadata.title))
+    shown = display_path(path)
+    return [yamlio.Located(doc, f"{shown}#{doc['family']['id']}", {}) for doc in imported.families]
+
+
+def _read_all(files: Sequence[Path], problems: list[str]) -> list[yamlio.Located]:
+    """Every file loaded: YAML as it is, an OSCAL catalog JSON as its family documents."""
+    out: list[yamlio.Located] = []
+    for path in files:
+        if path.suffix == ".json" and path.is_file():
+            out.extend(_oscal_catalog(path, problems))
+            continue
+        located = _read(path, problems)
+        if located is not None:
+            out.append(located)
+    return out
 
 
 def _family(located: yamlio.Located, problems: list[str]) -> tuple[Family, list[int]] | None:
@@ -159,16 +178,13 @@ def load_catalog(paths: Sequence[Path] | None = None) -> Catalog:
         raise InvalidInputError("no control files found", where=", ".join(map(str, paths or [])),
                                 hint="point at a folder of *.yaml control families")
     problems: list[str] = []
-    sources = [(display_path(path), _read_bytes(path, problems)) for path in files]
-    entry = None
-    if not problems:
-        entry = cache.entry_key("catalog", [(name, raw) for name, raw in sources if raw is not None])
+    entry = _cache_entry(files)
+    if entry is not None:
         cached = cache.get(entry)
         if cached is not None:
             with contextlib.suppress(ValueError):  # not a catalog after all: rebuild it
                 return Catalog.model_validate_json(cached)
-    documents = [doc for doc in (_parse(name, raw, problems) for name, raw in sources if raw is not None)
-                 if doc is not None and not _is_profile(doc)]
+    documents = [doc for doc in _read_all(files, problems) if not _is_profile(doc)]
     catalog = _build_catalog(documents, problems)
     if catalog is None:
         raise ProblemList(problems)
@@ -242,10 +258,7 @@ def validate(paths: Sequence[Path] | None = None) -> tuple[Catalog, list[Profile
     problems: list[str] = []
     family_docs: list[yamlio.Located] = []
     profile_docs: list[yamlio.Located] = []
-    for path in files:
-        located = _read(path, problems)
-        if located is None:
-            continue
+    for located in _read_all(files, problems):
         (profile_docs if _is_profile(located) else family_docs).append(located)
     catalog: Catalog | None = None
     if family_docs:

@@ -15,13 +15,14 @@ from typing import Any
 
 import click
 
-from ..errors import EXIT_INTERNAL, AuditkitError, ProblemList
+from ..errors import EXIT_INTERNAL, AuditkitError, ProblemList, shorten
 
 # name -> "module:attribute"; each module imports only click at top level.
 COMMANDS: dict[str, str] = {
     "assess": "auditkit.cli.assess:assess",
     "bundle": "auditkit.cli.bundle:bundle",
     "controls": "auditkit.cli.controls:controls",
+    "crosswalk": "auditkit.cli.crosswalk:crosswalk",
     "demo": "auditkit.cli.run:demo",
     "diff": "auditkit.cli.diff:diff",
     "schema": "auditkit.cli.controls:schema",
@@ -59,7 +60,7 @@ class AuditkitGroup(click.Group):
         except AuditkitError as exc:
             if ctx.find_root().params.get("debug"):
                 traceback.print_exc()
-            for line in exc.lines:
+            for line in map(shorten, exc.lines):
                 click.echo(f"auditkit: error: {line}" if not isinstance(exc, ProblemList) else line, err=True)
             if isinstance(exc, ProblemList):
                 click.echo(f"auditkit: error: {exc.detail}", err=True)

@@ -20,15 +20,8 @@ from itertools import compress, islice
 from operator import not_
 from typing import Any
 
-from .cel import (
-    MAX_COMPREHENSION_DEPTH,
-    MAX_EXPR_CHARS,
-    MAX_NESTING,
-    CelCompileError,
-    compile_expr,
-    guard,
-    make_context,
-)
+from .cel import MAX_COMPREHENSION_DEPTH, MAX_EXPR_CHARS, MAX_NESTING, CelCompileError, compile_expr, make_context
+from .celguard import structure as cel_guard
 from .fast import Columns, Fallback, FastExpr, FastRule, compile_fast, compile_rule, plain
 from .inputs import EvidenceSet
 
@@ -282,7 +275,7 @@ def _cel_accepts(source: str) -> bool:
             and source.count("all") + source.count("exists") <= MAX_COMPREHENSION_DEPTH):
         return True  # cannot be too long or nested too deep: skip the scan
     try:
-        guard(source)
+        cel_guard(source)
     except CelCompileError:
         return False
     return True

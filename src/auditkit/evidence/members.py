@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import lzma
 import tarfile
 import zipfile
 import zlib
@@ -38,7 +39,9 @@ _MAGIC = (
 _BZIP2_BLOCKS = (b"1AY&SY", b"\x17rE8P\x90")  # first block, or end of an empty stream
 HEAD_SIZE = 512
 _HEAD = HEAD_SIZE
-READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, tarfile.TarError, ValueError)
+READ_ERRORS = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError, tarfile.TarError, ValueError,
+               NotImplementedError)
+"""What reading a damaged archive member can raise (``NotImplementedError``: an unknown compression)."""
 
 
 def _reason(exc: BaseException) -> str:

@@ -1,11 +1,12 @@
 """Evidence file parsers: the format of a file from its extension, and its parsed content.
 
 * JSON: UTF-8, nesting capped (checked by a linear scan before parsing, so a
-  100,000-deep ``[[[…`` is refused without recursion), no ``NaN``/``Infinity``
-  nor numbers too large for a double (``1e400``), no duplicate keys, no integer
-  of more than 4,300 digits (named by line:col). Parsed by orjson where that
-  gives the same value (:mod:`.fastjson`), else by the standard library, which
-  also words every refusal.
+  100,000-deep ``[[[…`` is refused without recursion), no duplicate keys, no
+  ``NaN``/``Infinity``; no number beyond the float range (``1e400``) and no integer of
+  more than 4,300 digits (both named by line:col); no unpaired surrogate escape such
+  as ``"\\ud800"`` (named by JSON pointer).
+  Parsed by orjson where that is certain to give the same value
+  (:mod:`.fastjson`); otherwise, and for every refusal, by the standard library.
 * YAML: :func:`auditkit.yamlio.loads` (YAML 1.2 scalars, no aliases, no tags).
 * CSV: a list of row maps keyed by the header (required; empty or duplicate
   names refused), row count capped. Cells are typed by a documented contract
@@ -28,7 +29,7 @@ import math
 import re
 from typing import Any
 
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, shown
 
 SUFFIXES: dict[str, str] = {
     ".json": "json",
@@ -53,6 +54,8 @@ _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 _ESCAPE = re.compile(rb"\\.", re.DOTALL)
 _STRING = re.compile(rb'"[^"]*"')
 _TEXT_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _BRACKETS = bytes(range(256)).translate(None, b"[]{}")
 _STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 
@@ -84,34 +87,63 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: set[str] = set()
         for key, _ in pairs:
             if key in seen:
-                raise ValueError(f"duplicate key {key!r}")
+                raise ValueError(f"duplicate key {shown(key)}")
             seen.add(key)
     return result
+
+
+class _BadNumber(ValueError):
+    """A JSON number Python cannot hold faithfully; ``literal`` is its text."""
+
+    def __init__(self, message: str, literal: str):
+        super().__init__(message)
+        self.literal = literal
 
 
 def _parse_int(text: str) -> int:
     from .. import yamlio  # not at the top: `bundle verify` imports this module before hashing starts
 
     if len(text) > yamlio.MAX_INT_DIGITS and len(text.lstrip("-")) > yamlio.MAX_INT_DIGITS:
-        raise _LongInteger(f"integer of more than {yamlio.MAX_INT_DIGITS} digits")
+        raise _BadNumber(f"integer of more than {yamlio.MAX_INT_DIGITS} digits", text)
     return int(text)
 
 
-class _LongInteger(ValueError):
-    """A JSON integer too long for Python to turn back into text."""
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        shown = text if len(text) <= 40 else text[:40] + "…"
+        raise _BadNumber(f"number {shown} is out of range (non-finite numbers are not allowed)", text)
+    return value
 
 
-def _long_integer_place(text: str) -> str:
-    """``line:col`` of the first over-long integer in JSON ``text`` (strings skipped)."""
+def _number_place(text: str, literal: str) -> str:
+    """``:line:col`` of the number ``literal`` in JSON ``text`` (strings skipped), or ""."""
     blank = _TEXT_STRING.sub(lambda m: " " * len(m.group()), text)
+    found = re.search(rf"(?<![0-9.eE+-]){re.escape(literal)}(?![0-9.eE+-])", blank)
+    if found is None:  # pragma: no cover - the parser saw it
+        return ""
+    line = text.count("\n", 0, found.start()) + 1
+    return f":{line}:{found.start() - text.rfind(chr(10), 0, found.start())}"
+
+
+def _surrogate_at(value: Any) -> str | None:
+    """JSON pointer of the first key or string in ``value`` holding an unpaired surrogate."""
     from .. import yamlio
 
-    found = re.search(rf"\d{{{yamlio.MAX_INT_DIGITS + 1},}}", blank)
-    if found is None:  # pragma: no cover - _parse_int saw one
-        return ""
-    start = found.start() - (1 if found.start() and blank[found.start() - 1] == "-" else 0)
-    line = text.count("\n", 0, start) + 1
-    return f":{line}:{start - text.rfind(chr(10), 0, start)}"
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, ())]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return yamlio.pointer(path)
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if _SURROGATE.search(key):
+                    return yamlio.pointer((*path, key.encode("utf-8", "backslashreplace").decode()))
+                stack.append((child, (*path, key)))
+        elif isinstance(item, list):
+            stack.extend((child, (*path, index)) for index, child in enumerate(item))
+    return None
 
 
 def _decode(data: bytes, where: str) -> str:
@@ -121,13 +153,6 @@ def _decode(data: bytes, where: str) -> str:
         raise InvalidInputError(
             f"not valid UTF-8 (byte {exc.start})", where=where, hint="export the file as UTF-8"
         ) from None
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"non-finite number {text[:40]} is not allowed")
-    return value
 
 
 def parse_json(data: bytes, where: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
@@ -157,18 +182,29 @@ def parse_json_exact(data: bytes, where: str, *, max_depth: int = DEFAULT_MAX_DE
         )
     text = _decode(data, where)
     try:
-        return json.loads(
-            text, parse_constant=_refuse_constant, parse_float=_finite, parse_int=_parse_int,
+        value = json.loads(
+            text,
+            parse_constant=_refuse_constant,
+            parse_int=_parse_int,
+            parse_float=_parse_float,
             object_pairs_hook=_no_duplicates,
         )
-    except _LongInteger as exc:
-        raise InvalidInputError(f"invalid JSON: {exc}", where=where + _long_integer_place(text)) from None
+    except _BadNumber as exc:
+        raise InvalidInputError(f"invalid JSON: {exc}", where=where + _number_place(text, exc.literal)) from None
     except json.JSONDecodeError as exc:
         raise InvalidInputError(
             f"invalid JSON: {exc.msg}", where=f"{where}:{exc.lineno}:{exc.colno}"
         ) from None
     except (ValueError, RecursionError) as exc:
         raise InvalidInputError(f"invalid JSON: {str(exc)[:200]}", where=where) from None
+    if _SURROGATE_ESCAPE.search(text):  # \ud800-style escapes: pairs are fine, a lone one is not text
+        bad = _surrogate_at(value)
+        if bad is not None:
+            raise InvalidInputError(
+                "invalid JSON: string holds an unpaired surrogate escape (not valid Unicode)",
+                where=f"{where} {bad or '/'}",
+            )
+    return value
 
 
 def parse_yaml(data: bytes, where: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
@@ -229,7 +265,7 @@ def parse_csv(
                 )
             if name in seen:
                 raise InvalidInputError(
-                    f"CSV header names column {name!r} twice", where=f"{where}:1"
+                    f"CSV header names column {shown(name)} twice", where=f"{where}:1"
                 )
             seen.add(name)
         rows: list[dict[str, Any]] = []

@@ -27,6 +27,7 @@ from typing import Any
 
 from ..errors import IntegrityError, InternalError, InvalidInputError
 from ..fsio import write_bytes, write_text
+from ..results import crosswalk
 from ..results.model import IntegrityFailure, Results
 from .env import make_environment, template_dir
 
@@ -158,11 +159,13 @@ def build_context(
         "controls_by_family": controls_by_family,
         "untested_by_family": untested_by_family,
         "untested_count": sum(len(c) for _, c in untested_by_family),
+        "untested_ids": {c.id for _, controls in untested_by_family for c in controls},
         "findings": findings,
         "finding_counts": sorted(counts.items(), key=lambda kv: SEVERITY_ORDER.get(kv[0], 9)),
         "items_by_path": {item.path: item for item in results.bundle.items},
         "labels": {c.id: c.shown_id for c in results.controls},
         "sections": {c.id for _, controls in controls_by_family for c in controls},
+        "crosswalk": crosswalk.build(results).rows,
         "ratings": ratings,
         "statuses": STATUSES,
         "signed": signed,

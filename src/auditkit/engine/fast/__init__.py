@@ -3,7 +3,7 @@
 Converting evidence into a CEL context costs ~6 µs a record; the same predicates
 evaluated over plain Python values cost ~0.1 µs. An expression is parsed once
 (:mod:`.parser`, over the tokens of :mod:`auditkit.engine.lexer`, the lexer the
-CEL load-time guards read too) into typed nodes (:mod:`.nodes`), compiled into
+CEL load-time guards of :mod:`auditkit.engine.celguard` read too) into typed nodes (:mod:`.nodes`), compiled into
 closures (:mod:`.closures`) whose operators follow CEL's value semantics
 (:mod:`.values`); an ``each`` rule is also compiled to run over whole columns of
 records (:mod:`.columns`). :mod:`.plain` tells whether CEL would read a value

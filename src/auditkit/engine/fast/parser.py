@@ -1,4 +1,4 @@
-"""The fast subset's parser: tokens from :mod:`auditkit.engine.lexer` to typed nodes (:mod:`.nodes`).
+"""The fast subset's parser: CEL's tokens (:mod:`auditkit.engine.lexer`) to typed nodes (:mod:`.nodes`).
 
 Recursive descent following the CEL grammar (cel-spec ``CEL.g4``); anything outside
 the subset raises :class:`Unsupported`, and :func:`parse` then answers None.
@@ -6,7 +6,7 @@ the subset raises :class:`Unsupported`, and :func:`parse` then answers None.
 
 from __future__ import annotations
 
-from ..lexer import Token, tokens
+from ..lexer import RESERVED, LexError, Token, tokenize
 from .nodes import (
     And,
     Binary,
@@ -225,9 +225,23 @@ class _Parser:
                 return node
 
 
+def _tokens(source: str) -> list[Token]:
+    """CEL's tokens of ``source`` (:mod:`auditkit.engine.lexer`); what the subset lacks is refused."""
+    try:
+        found = tokenize(source)
+    except LexError as exc:
+        raise Unsupported(exc.message) from None
+    for token in found:
+        if token.kind in ("uint", "bytes"):
+            raise Unsupported(f"{token.kind} literal")
+        if token.kind == "id" and token.value in RESERVED:
+            raise Unsupported("reserved word")
+    return found
+
+
 def parse(source: str) -> Node | None:
     """The syntax tree of ``source``, or None when it is outside the fast subset."""
     try:
-        return _Parser(tokens(source)).parse()
+        return _Parser(_tokens(source)).parse()
     except (Unsupported, RecursionError, IndexError, ValueError):
         return None
