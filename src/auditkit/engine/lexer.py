@@ -2,7 +2,7 @@
 
 One tokenizer for everything auditkit reads out of a CEL expression: the load-time
 guards (:mod:`auditkit.engine.celguard`) and the fast path's parser
-(:mod:`auditkit.engine.fastpath`) both see the tokens CEL sees, so a comment, a
+(:mod:`auditkit.engine.fast.parser`) both see the tokens CEL sees, so a comment, a
 raw or triple-quoted string or a bytes literal cannot hide a call or a bracket
 from them. Self-contained: it imports nothing from auditkit.
 

@@ -5,6 +5,8 @@
   ``NaN``/``Infinity``; no number beyond the float range (``1e400``) and no integer of
   more than 4,300 digits (both named by line:col); no unpaired surrogate escape such
   as ``"\\ud800"`` (named by JSON pointer).
+  Parsed by orjson where that is certain to give the same value
+  (:mod:`.fastjson`); otherwise, and for every refusal, by the standard library.
 * YAML: :func:`auditkit.yamlio.loads` (YAML 1.2 scalars, no aliases, no tags).
 * CSV: a list of row maps keyed by the header (required; empty or duplicate
   names refused), row count capped. Cells are typed by a documented contract
@@ -27,7 +29,6 @@ import math
 import re
 from typing import Any
 
-from .. import yamlio
 from ..errors import InvalidInputError, shown
 
 SUFFIXES: dict[str, str] = {
@@ -100,6 +101,8 @@ class _BadNumber(ValueError):
 
 
 def _parse_int(text: str) -> int:
+    from .. import yamlio  # not at the top: `bundle verify` imports this module before hashing starts
+
     if len(text) > yamlio.MAX_INT_DIGITS and len(text.lstrip("-")) > yamlio.MAX_INT_DIGITS:
         raise _BadNumber(f"integer of more than {yamlio.MAX_INT_DIGITS} digits", text)
     return int(text)
@@ -125,6 +128,8 @@ def _number_place(text: str, literal: str) -> str:
 
 def _surrogate_at(value: Any) -> str | None:
     """JSON pointer of the first key or string in ``value`` holding an unpaired surrogate."""
+    from .. import yamlio
+
     stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, ())]
     while stack:
         item, path = stack.pop()
@@ -152,6 +157,24 @@ def _decode(data: bytes, where: str) -> str:
 
 def parse_json(data: bytes, where: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
     """Parse JSON evidence, refusing deep nesting, non-finite numbers and duplicate keys."""
+    return _parse_json(data, where, max_depth)[0]
+
+
+def _parse_json(data: bytes, where: str, max_depth: int) -> tuple[Any, bool]:
+    """The value, and whether orjson gave it (then it is plain: see :mod:`.fastjson`).
+
+    orjson parses it when that is certain to give the same value; otherwise, and
+    for every refusal, the exact parser decides."""
+    from . import fastjson
+
+    value = fastjson.loads(data, max_depth)
+    if value is not fastjson.UNSURE:
+        return value, True
+    return parse_json_exact(data, where, max_depth=max_depth), False
+
+
+def parse_json_exact(data: bytes, where: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
+    """:func:`parse_json` with the standard library only (the reference the fast path must equal)."""
     depth = json_depth(data)
     if depth > max_depth:
         raise InvalidInputError(
@@ -186,6 +209,8 @@ def parse_json(data: bytes, where: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -
 
 def parse_yaml(data: bytes, where: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
     """Parse YAML evidence with the project's safe loader."""
+    from .. import yamlio
+
     return yamlio.loads(data, where, max_depth=max_depth).data
 
 
@@ -286,10 +311,26 @@ def parse_content(
 
     ``collect=False`` only checks CSV files (their content is then an empty list).
     """
+    return parse_evidence(data, fmt, where, max_depth=max_depth, max_rows=max_rows, collect=collect)[0]
+
+
+def parse_evidence(
+    data: bytes,
+    fmt: str,
+    where: str,
+    *,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    max_rows: int = DEFAULT_MAX_ROWS,
+    collect: bool = True,
+) -> tuple[Any, bool]:
+    """:func:`parse_content`, and whether the value is known to be plain JSON data.
+
+    Plain: valid UTF-8 strings, 64-bit integers, finite doubles, bools, null, lists
+    and maps with string keys; the engine then skips its own scan of the value."""
     if fmt == "json":
-        return parse_json(data, where, max_depth=max_depth)
+        return _parse_json(data, where, max_depth)
     if fmt == "yaml":
-        return parse_yaml(data, where, max_depth=max_depth)
+        return parse_yaml(data, where, max_depth=max_depth), False
     if fmt == "csv":
-        return parse_csv(data, where, max_rows=max_rows, collect=collect)
-    return None
+        return parse_csv(data, where, max_rows=max_rows, collect=collect), False
+    return None, False
