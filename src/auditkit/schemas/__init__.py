@@ -102,3 +102,25 @@ def check(located: Located, name: str) -> None:
     found = problems(located, name)
     if found:
         raise ProblemList(found)
+
+
+def model_problems(located: Located, exc: Any, base: tuple[str | int, ...] = ()) -> list[str]:
+    """One ``file:line:col /pointer: message`` line per error of a pydantic ``ValidationError``
+    raised on data of ``located`` found at ``base`` (what the schema lets through and the typed
+    model refuses, e.g. the date 2026-02-30)."""
+    lines = []
+    for error in exc.errors():
+        ptr = pointer([*base, *(p for p in error["loc"] if isinstance(p, str | int))])
+        message = " ".join(str(error["msg"]).split())
+        lines.append(f"{located.where(ptr)} {ptr or '/'}: {message[:_MAX_MESSAGE]}")
+    return lines
+
+
+def build(model: Any, data: Any, located: Located, base: tuple[str | int, ...] = ()) -> Any:
+    """``model.model_validate(data)``, or :class:`ProblemList` (exit 3) naming every place it refuses."""
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ProblemList(model_problems(located, exc, base)) from None
