@@ -169,6 +169,14 @@ def test_canonicalisation_names_the_pointer_of_an_unsafe_integer():
     assert canonjson.dumps({"n": SAFE, "m": -SAFE}) == b'{"m":-9007199254740991,"n":9007199254740991}'
 
 
+def test_a_refusal_is_one_line_whatever_the_input_holds():
+    """Found by the fuzz suite: a key holding a line break made a two-line message."""
+    with pytest.raises(InvalidInputError) as caught:
+        canonjson.dumps({"a\nb\x1b[2J": 2**60})
+    assert caught.value.render().startswith("/a\\x0ab\\x1b[2J: 1152921504606846976 is outside")
+    assert "\n" not in caught.value.render() and "\x1b" not in caught.value.render()
+
+
 def test_catalog_digest_names_file_and_line_of_an_unsafe_integer(tmp_path):
     from auditkit import yamlio
     from auditkit.catalog.loader import digest

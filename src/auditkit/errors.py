@@ -8,6 +8,7 @@ into output in exactly one place (:mod:`auditkit.cli`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 EXIT_OK = 0
@@ -20,8 +21,13 @@ MAX_LINE = 1000
 """Longest line an error renders: values quoted from hostile input are cut, never echoed whole."""
 
 
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+
 def shorten(text: str, limit: int = MAX_LINE) -> str:
-    """``text`` cut to ``limit`` characters (ending in …)."""
+    """``text`` as one line of at most ``limit`` characters: control characters (line
+    breaks, terminal escapes) written as ``\\xNN``, the rest cut (ending in …)."""
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
