@@ -58,8 +58,8 @@ class AuditkitGroup(click.Group):
             if ctx.find_root().params.get("debug"):
                 traceback.print_exc()
             for line in exc.lines:
-                click.echo(f"auditkit: error: {line}" if not isinstance(exc, ProblemList) else line, err=True)
-            if isinstance(exc, ProblemList):
+                click.echo(f"auditkit: error: {line}", err=True)
+            if isinstance(exc, ProblemList) and len(exc.lines) > 1:
                 click.echo(f"auditkit: error: {exc.detail}", err=True)
             ctx.exit(exc.exit_code)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):

@@ -289,8 +289,6 @@ def verify_cmd(
             as_of=as_of,
         )
     except AuditkitError as exc:
-        count = len(exc.lines)
-        _say(f"auditkit: FAILED: {source}: {count} problem{'s' if count != 1 else ''}")
         if fmt == "json":
             verdict = {"verdict": "failed", "exit_code": exc.exit_code, "problems": exc.lines}
             click.echo(json.dumps(verdict, indent=2))

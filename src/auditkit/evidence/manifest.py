@@ -132,10 +132,9 @@ def _line(located: yamlio.Located, ptr: str, message: str) -> str:
 
 def schema_problems(located: yamlio.Located, *, draft: bool = False) -> list[str]:
     """Every JSON Schema violation of the loaded manifest, one line each, in document order."""
-    errors = sorted(
-        _validator(draft).iter_errors(located.data), key=lambda e: list(map(str, e.absolute_path))
-    )
-    return [_line(located, yamlio.pointer(list(e.absolute_path)), e.message) for e in errors]
+    from .. import schemas
+
+    return schemas.lines(located, _validator(draft).iter_errors(located.data))
 
 
 def semantic_problems(located: yamlio.Located) -> list[str]:
