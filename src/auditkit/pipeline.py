@@ -106,13 +106,15 @@ def run_pipeline(bundle_path: Path, outdir: Path, signer: Signer, *, html: bool 
     """
     import tempfile
 
-    from .fsio import write_bytes
+    from .fsio import output_kind, write_bytes
     from .report import render_report
     from .results.io import to_json_bytes
     from .signing.keys import load_signer
     from .signing.pades import sign_pdf
 
     load_signer(signer.p12, signer.passphrase)  # a wrong passphrase fails before the long render
+    for name in ("results.json", "report.pdf", *(("report.html",) if html else ())):
+        output_kind(outdir / name)  # so does an output path that would be refused
     run = run_assessment(bundle_path, **assess_options)
     outdir.mkdir(parents=True, exist_ok=True)
     results_path = outdir / "results.json"
@@ -121,7 +123,7 @@ def run_pipeline(bundle_path: Path, outdir: Path, signer: Signer, *, html: bool 
     with tempfile.TemporaryDirectory(dir=outdir, prefix=".render-") as scratch:
         unsigned = Path(scratch) / "unsigned.pdf"
         rendered = render_report(results_path, manifest_bytes=run.manifest_bytes, output=unsigned,
-                                 html_output=outdir / "report.html" if html else None)
+                                 html_output=outdir / "report.html" if html else None, signed=True)
         signed = sign_pdf(unsigned, report_path, p12=signer.p12, passphrase=signer.passphrase,
                           tsa_url=signer.tsa_url, certify=signer.certify)
     return PipelineOutput(results_path, report_path, run, rendered.pages, list(rendered.warnings),

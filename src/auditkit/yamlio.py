@@ -1,12 +1,19 @@
 """Safe YAML loading with source positions, shared by catalog, profiles, manifests and evidence.
 
-YAML is parsed into nodes (PyYAML's C composer when available) and turned into
-plain Python values by our own constructor, which:
+YAML is parsed into events (PyYAML's C parser when available) and turned into
+plain Python values by our own builder, which:
 
 * resolves plain scalars by the YAML 1.2 core schema (``NO`` stays a string,
-  ``1:30`` stays a string, dates stay ISO strings for the schema to type);
-* refuses aliases and anchors outright (billion-laughs), language tags such as
-  ``!!python/object``, duplicate keys, non-finite numbers and excessive nesting;
+  ``1:30`` stays a string, dates stay ISO strings for the schema to type; a plain
+  ``=`` or ``<<`` value is the string it looks like);
+* refuses, wherever they stand (keys included), every anchor (``&name``, even one
+  never aliased), every alias (``*name``: billion-laughs) and every tag, the
+  standard ones (``!!int "3"``, ``!!str``) as much as language tags such as
+  ``!!python/object``, because a tag changes what a value means without showing it;
+* refuses merge keys (a plain ``<<`` key), duplicate keys, keys that are not
+  scalars, a second document, non-finite numbers, integers of more than
+  :data:`MAX_INT_DIGITS` digits (CPython's int-to-text limit, so every integer read
+  can be printed and hashed) and nesting deeper than ``max_depth``;
 * records the line and column of every value by JSON pointer, so that schema
   errors can name ``file:line:col /pointer``.
 """
@@ -23,16 +30,18 @@ import yaml
 
 from .errors import InvalidInputError
 
-try:  # the C composer is ~10x faster; fall back to the pure-Python one
+try:  # the C parser is ~10x faster; fall back to the pure-Python one
     _Loader: type = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - libyaml missing
     _Loader = yaml.SafeLoader
 
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 DEFAULT_MAX_DEPTH = 64
+MAX_INT_DIGITS = 4300
+"""Longest integer read, in decimal digits (CPython's default int-string conversion limit)."""
 
 _STD = "tag:yaml.org,2002:"
-_ALLOWED_TAGS = {_STD + t for t in ("str", "int", "float", "bool", "null", "seq", "map", "timestamp")}
+_INT_LIMIT = 10**MAX_INT_DIGITS
 _NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
 _BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
 _INT10 = re.compile(r"^[-+]?[0-9]+$")
@@ -40,7 +49,6 @@ _INT8 = re.compile(r"^0o[0-7]+$")
 _INT16 = re.compile(r"^0x[0-9a-fA-F]+$")
 _FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
 _NONFINITE = re.compile(r"^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$")
-_RESOLVER = yaml.resolver.Resolver()
 
 
 def escape_pointer_token(token: str | int) -> str:
@@ -72,17 +80,34 @@ class Located:
             ptr = ptr.rsplit("/", 1)[0]
 
 
+def _integer(text: str, base: int, where: str) -> int:
+    digits = text.lstrip("+-")
+    if base == 10 and len(digits) > MAX_INT_DIGITS:
+        value = None
+    else:
+        value = int(text if base == 10 else text[2:], base)
+        if abs(value) >= _INT_LIMIT:
+            value = None
+    if value is None:
+        raise InvalidInputError(
+            f"integer of more than {MAX_INT_DIGITS} digits",
+            where=where,
+            hint="quote it if it is an identifier, or check the file",
+        )
+    return value
+
+
 def _resolve_plain(value: str, where: str) -> Any:
     if _NULL.match(value):
         return None
     if value in _BOOL:
         return _BOOL[value]
     if _INT10.match(value):
-        return int(value)
+        return _integer(value, 10, where)
     if _INT8.match(value):
-        return int(value[2:], 8)
+        return _integer(value, 8, where)
     if _INT16.match(value):
-        return int(value[2:], 16)
+        return _integer(value, 16, where)
     if _FLOAT.match(value):
         number = float(value)
         if math.isfinite(number):
@@ -94,63 +119,120 @@ def _resolve_plain(value: str, where: str) -> Any:
     return value
 
 
+def _tag_text(tag: str) -> str:
+    return "!!" + tag[len(_STD):] if tag.startswith(_STD) else tag
+
+
+def _position(event: yaml.Event) -> tuple[int, int]:
+    mark = event.start_mark
+    return (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+
+
+class _Open:
+    """A mapping or sequence being built, and (for a mapping) the key awaiting its value."""
+
+    __slots__ = ("key", "path", "value")
+
+    def __init__(self, value: dict[str, Any] | list[Any], path: list[str | int]):
+        self.value = value
+        self.path = path
+        self.key: str | None = None
+
+
 class _Builder:
     def __init__(self, source: str, max_depth: int):
         self.source = source
         self.max_depth = max_depth
         self.positions: dict[str, tuple[int, int]] = {}
-        self.seen: set[int] = set()
 
-    def where(self, node: yaml.Node) -> str:
-        return f"{self.source}:{node.start_mark.line + 1}:{node.start_mark.column + 1}"
+    def where(self, event: yaml.Event) -> str:
+        line, column = _position(event)
+        return f"{self.source}:{line}:{column}"
 
-    def build(self, node: yaml.Node, path: list[str | int]) -> Any:
-        if id(node) in self.seen:
-            raise InvalidInputError(
-                "YAML aliases and anchors are not allowed",
-                where=self.where(node),
-                hint="write the value out in full",
+    def refuse(self, event: yaml.Event, message: str, hint: str | None = None) -> InvalidInputError:
+        return InvalidInputError(message, where=self.where(event), hint=hint)
+
+    def check_node(self, event: Any) -> None:
+        """Anchors and tags are refused on every node, keys included."""
+        if event.anchor is not None:
+            raise self.refuse(
+                event, f"YAML aliases and anchors are not allowed (anchor &{event.anchor})",
+                "write the value out in full and remove the anchor",
             )
-        self.seen.add(id(node))
-        if len(path) > self.max_depth:
-            raise InvalidInputError(
-                f"nesting deeper than {self.max_depth} levels", where=self.where(node)
+        if event.tag is not None:
+            raise self.refuse(
+                event, f"YAML tag {_tag_text(event.tag)!r} is not allowed",
+                "remove it; quote the value if it must be a string",
             )
-        if node.tag not in _ALLOWED_TAGS:
-            raise InvalidInputError(
-                f"YAML tag {node.tag!r} is not allowed",
-                where=self.where(node),
-                hint="remove the tag; only plain YAML data is accepted",
-            )
-        self.positions[pointer(path)] = (node.start_mark.line + 1, node.start_mark.column + 1)
-        if isinstance(node, yaml.ScalarNode):
-            if node.style:  # quoted or block scalar: always a string (plain is None or "")
-                return node.value
-            implicit = _RESOLVER.resolve(yaml.ScalarNode, node.value, (True, False))  # type: ignore[no-untyped-call]
-            if node.tag == _STD + "str" and implicit != node.tag:  # explicit !!str
-                return node.value
-            return _resolve_plain(node.value, self.where(node))
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, [*path, i]) for i, item in enumerate(node.value)]
-        if isinstance(node, yaml.MappingNode):
-            result: dict[str, Any] = {}
-            for key_node, value_node in node.value:
-                if not isinstance(key_node, yaml.ScalarNode):
-                    raise InvalidInputError("mapping keys must be plain scalars", where=self.where(key_node))
-                if key_node.tag == _STD + "merge":
-                    raise InvalidInputError("YAML merge keys (<<) are not allowed", where=self.where(key_node))
-                key = key_node.value
-                if key in result:
-                    raise InvalidInputError(f"duplicate key {key!r}", where=self.where(key_node))
-                result[key] = self.build(value_node, [*path, key])
-            return result
-        raise InvalidInputError("unsupported YAML node", where=self.where(node))  # pragma: no cover
+
+    def build(self, events: Any) -> Any:  # noqa: C901 - one branch per event kind
+        stack: list[_Open] = []
+        root: Any = None
+        documents = 0
+        for event in events:
+            if isinstance(event, yaml.DocumentStartEvent):
+                documents += 1
+                if documents > 1:
+                    raise self.refuse(event, "more than one YAML document (a second '---')",
+                                      "keep one document per file")
+                continue
+            if isinstance(event, yaml.AliasEvent):
+                raise self.refuse(event, f"YAML aliases and anchors are not allowed (alias *{event.anchor})",
+                                  "write the value out in full")
+            if isinstance(event, yaml.CollectionEndEvent):
+                done = stack.pop()
+                if stack:
+                    self.place(stack[-1], done.value)
+                else:
+                    root = done.value
+                continue
+            if not isinstance(event, yaml.NodeEvent):
+                continue  # stream start/end, document end
+            self.check_node(event)
+            parent = stack[-1] if stack else None
+            if parent is not None and isinstance(parent.value, dict) and parent.key is None:
+                self.key(parent, event)
+                continue
+            path = [] if parent is None else [*parent.path, parent.key if parent.key is not None
+                                              else len(parent.value)]
+            if len(path) > self.max_depth:
+                raise self.refuse(event, f"nesting deeper than {self.max_depth} levels")
+            self.positions[pointer(path)] = _position(event)
+            if isinstance(event, yaml.ScalarEvent):
+                value = event.value if event.style else _resolve_plain(event.value, self.where(event))
+                if parent is None:
+                    root = value
+                else:
+                    self.place(parent, value)
+            else:
+                stack.append(_Open({} if isinstance(event, yaml.MappingStartEvent) else [], path))
+        return root
+
+    def key(self, mapping: _Open, event: Any) -> None:
+        if not isinstance(event, yaml.ScalarEvent):
+            raise self.refuse(event, "mapping keys must be scalars (text), not lists or mappings")
+        if not event.style and event.value == "<<":
+            raise self.refuse(event, "YAML merge keys (<<) are not allowed", "write the keys out in full")
+        assert isinstance(mapping.value, dict)
+        if event.value in mapping.value:
+            raise self.refuse(event, f"duplicate key {event.value!r}")
+        mapping.key = event.value
+
+    @staticmethod
+    def place(parent: _Open, value: Any) -> None:
+        if isinstance(parent.value, dict):
+            assert parent.key is not None
+            parent.value[parent.key] = value
+            parent.key = None
+        else:
+            parent.value.append(value)
 
 
 def loads(text: str | bytes, source: str = "<string>", *, max_depth: int = DEFAULT_MAX_DEPTH) -> Located:
     """Parse one YAML document from ``text``; ``source`` names it in errors."""
+    builder = _Builder(source, max_depth)
     try:
-        node = yaml.compose(text, Loader=_Loader)  # noqa: S506 - SafeLoader composer, no construction
+        data = builder.build(yaml.parse(text, Loader=_Loader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
@@ -160,10 +242,8 @@ def loads(text: str | bytes, source: str = "<string>", *, max_depth: int = DEFAU
         raise InvalidInputError(f"YAML error: {exc}".splitlines()[0], where=source) from None
     except UnicodeDecodeError:
         raise InvalidInputError("file is not valid UTF-8", where=source) from None
-    if node is None:
+    if not builder.positions:
         return Located(None, source, {"": (1, 1)})
-    builder = _Builder(source, max_depth)
-    data = builder.build(node, [])
     return Located(data, source, builder.positions)
 
 

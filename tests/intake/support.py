@@ -235,7 +235,7 @@ class LiveServer:
 
 
 def start_server(store: Path, port: int | None = None, max_upload_mb: int = 300,
-                 timeout: float = 20.0) -> LiveServer:
+                 timeout: float = 20.0, extra: tuple[str, ...] = ()) -> LiveServer:
     """``auditkit serve`` as a real subprocess on 127.0.0.1; waits (bounded) until it answers."""
     import httpx
 
@@ -246,7 +246,7 @@ def start_server(store: Path, port: int | None = None, max_upload_mb: int = 300,
         process = subprocess.Popen(
             [sys.executable, "-m", "auditkit", "serve", "--store", str(store), "--host",
              "127.0.0.1", "--port", str(port), "--max-upload-mb", str(max_upload_mb),
-             "--log-level", "warning"],
+             "--log-level", "warning", *extra],
             stdout=handle, stderr=subprocess.STDOUT, env=env,
         )
     deadline = time.monotonic() + timeout

@@ -75,6 +75,47 @@ def test_verify_untrusted_and_tampered_exit_4(signed_report: Path, cli_keys: Pat
     assert "verification FAILED" in result.output
 
 
+def _signature_gap(data: bytes) -> tuple[int, int]:
+    import re
+
+    match = re.search(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]", data)
+    assert match
+    start, length, second, _ = (int(v) for v in match.groups())
+    return start + length, second
+
+
+@pytest.mark.parametrize("where", ["first", "middle", "last"])
+def test_verify_refuses_altered_signature_padding(signed_report: Path, cli_keys: Path, tmp_path: Path,
+                                                  where: str) -> None:
+    data = bytearray(signed_report.read_bytes())
+    gap_start, gap_end = _signature_gap(bytes(data))
+    hex_digits = bytes(data[gap_start + 1 : gap_end - 1])
+    padding_from = len(hex_digits.rstrip(b"0"))  # the zeros after the CMS blob
+    padding_from += padding_from % 2
+    assert len(hex_digits) - padding_from > 200, "expected a few hundred bytes of padding"
+    offset = {"first": padding_from + 2, "middle": (padding_from + len(hex_digits)) // 2 & ~1,
+              "last": len(hex_digits) - 2}[where]
+    data[gap_start + 1 + offset : gap_start + 1 + offset + 2] = b"7F"
+    bad = tmp_path / "padded.pdf"
+    bad.write_bytes(bytes(data))
+    result = CliRunner().invoke(cli, ["verify", str(bad), "--trust", str(cli_keys / "ca.pem")])
+    assert result.exit_code == 4, result.output
+    assert "unsigned padding after the CMS signature" in result.output and "not zero" in result.output
+    assert not any(line.startswith("OK") for line in result.output.splitlines())
+
+
+def test_verify_refuses_a_mixed_case_signature_string(signed_report: Path, cli_keys: Path,
+                                                      tmp_path: Path) -> None:
+    data = bytearray(signed_report.read_bytes())
+    gap_start, _ = _signature_gap(bytes(data))
+    letter = next(i for i in range(gap_start + 1, gap_start + 200) if chr(data[i]) in "ABCDEF")
+    data[letter] = ord(chr(data[letter]).lower())  # the same bytes, spelled differently
+    bad = tmp_path / "case.pdf"
+    bad.write_bytes(bytes(data))
+    result = CliRunner().invoke(cli, ["verify", str(bad), "--trust", str(cli_keys / "ca.pem")])
+    assert result.exit_code == 4 and "one letter case" in result.output, result.output
+
+
 def test_verify_bundle_root_hash_mismatch(signed_report: Path, cli_keys: Path, tmp_path: Path) -> None:
     bundle = tmp_path / "bundle"
     bundle.mkdir()
@@ -95,6 +136,43 @@ def test_report_unsigned_with_html(results_file: Path, tmp_path: Path) -> None:
     assert out.read_bytes().startswith(b"%PDF-") and "<html" in html.read_text()
     result = CliRunner().invoke(cli, ["verify", str(out)])
     assert result.exit_code == 4 and "not signed" in result.output
+
+
+def _pages(pdf: Path) -> list[str]:
+    done = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                          check=True, timeout=120)
+    pages = done.stdout.split("\f")[:-1]
+    assert pages
+    return [" ".join(page.split()) for page in pages]
+
+
+AUTHENTICITY = "Its authenticity is established by the digital signature"
+
+
+def test_unsigned_report_is_a_draft_on_every_page(results_file: Path, cli_keys: Path, tmp_path: Path) -> None:
+    out = tmp_path / "draft.pdf"
+    result = CliRunner().invoke(cli, ["report", str(results_file), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    pages = _pages(out)
+    missing = [n for n, page in enumerate(pages, start=1) if "UNSIGNED DRAFT" not in page]
+    assert missing == [], f"pages without the draft mark: {missing}"
+    assert "Unsigned draft. This copy carries no digital signature" in pages[0]
+    assert not any(AUTHENTICITY in page for page in pages)
+    assert "NOT SIGNED: UNSIGNED DRAFT" in pages[-1].upper()
+
+    from auditkit.errors import InvalidInputError
+    from auditkit.signing import sign_pdf
+
+    with pytest.raises(InvalidInputError, match="unsigned draft"):  # a draft cannot be signed later
+        sign_pdf(out, tmp_path / "signed.pdf", p12=cli_keys / "signer.p12",
+                 passphrase=ENV["AUDITKIT_KEY_PASSPHRASE"].encode())
+    assert not (tmp_path / "signed.pdf").exists()
+
+
+def test_signed_report_is_not_marked_draft(signed_report: Path) -> None:
+    pages = _pages(signed_report)
+    assert not any("UNSIGNED" in page.upper() or "DRAFT" in page.upper() for page in pages)
+    assert AUTHENTICITY in pages[0]
 
 
 def test_report_usage_errors(results_file: Path, tmp_path: Path) -> None:

@@ -43,12 +43,22 @@ def parallel(tmp_path_factory: pytest.TempPathFactory, results_file: Path) -> An
     logger.setLevel(logging.INFO)
     try:
         out = render_report(results_file, manifest_bytes=MANIFEST, output=folder / "report.pdf",
-                            jobs=2)
+                            jobs=2, signed=True)
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
     assert not [r for r in records if FALLBACK in r.getMessage()], "fell back to one process"
     return out
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory, results_file: Path) -> Any:
+    """The one-process rendering for signing, to compare with."""
+    from auditkit.report import render_report
+
+    folder = tmp_path_factory.mktemp("one-process")
+    return render_report(results_file, manifest_bytes=MANIFEST, output=folder / "report.pdf",
+                         signed=True)
 
 
 def _pages_text(path: Path) -> list[str]:
@@ -185,6 +195,15 @@ def test_parallel_output_is_reproducible(tmp_path: Path, monkeypatch: pytest.Mon
     render_report(results, manifest_bytes=MANIFEST, output=tmp_path / "a.pdf", jobs=2)
     render_report(results, manifest_bytes=MANIFEST, output=tmp_path / "b.pdf", jobs=2)
     assert (tmp_path / "a.pdf").read_bytes() == (tmp_path / "b.pdf").read_bytes()
+
+
+def test_parallel_draft_says_so_on_every_page(tmp_path: Path) -> None:
+    from auditkit.report import render_report
+
+    out = render_report(build_results(4), manifest_bytes=MANIFEST, output=tmp_path / "d.pdf", jobs=2)
+    pages = _pages_text(out.output)
+    assert len(pages) == out.pages > 4
+    assert all("UNSIGNED DRAFT" in page for page in pages)
 
 
 def test_split_needs_two_control_sections_each_on_a_new_page() -> None:

@@ -81,7 +81,7 @@ def load_assessment(path: Path, catalog: Catalog) -> Assessment:
     located = yamlio.load(path, display=display_path(path))
     schemas.check(located, "assessment")
     data = located.data
-    assessment = Assessment.model_validate({**data, "source": located.source, "digest": digest([data])})
+    assessment = Assessment.model_validate({**data, "source": located.source, "digest": digest([data], [located])})
     problems: list[str] = []
 
     def say(ptr: str, message: str) -> None:

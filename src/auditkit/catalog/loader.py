@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .. import schemas, yamlio
+from .. import canonjson, schemas, yamlio
 from ..errors import AuditkitError, InvalidInputError, ProblemList
 from ..resources import data_dir
 from .models import Catalog, Control, Family, Profile
@@ -70,11 +70,20 @@ def _family(located: yamlio.Located, problems: list[str]) -> tuple[Family, list[
     return family, indexes
 
 
-def digest(documents: Sequence[Any]) -> str:
-    """SHA-256 over the canonical JSON of the given documents, in order."""
-    import rfc8785
+def digest(documents: Sequence[Any], sources: Sequence[yamlio.Located] = ()) -> str:
+    """SHA-256 over the canonical JSON of the given documents, in order.
 
-    return hashlib.sha256(rfc8785.dumps(list(documents))).hexdigest()
+    ``sources`` (the loaded files of ``documents``, same order) name the file and line
+    of a value canonical JSON cannot hold (exit 3)."""
+
+    def where(ptr: str) -> str:
+        index, _, rest = ptr[1:].partition("/")
+        if not sources or not index.isdigit() or int(index) >= len(sources):
+            return ptr or "/"
+        inner = "/" + rest if rest else ""
+        return f"{sources[int(index)].where(inner)} {inner or '/'}"
+
+    return hashlib.sha256(canonjson.dumps(list(documents), where)).hexdigest()
 
 
 def _build_catalog(documents: Sequence[yamlio.Located], problems: list[str]) -> Catalog | None:
@@ -91,7 +100,7 @@ def _build_catalog(documents: Sequence[yamlio.Located], problems: list[str]) -> 
     versions = sorted({f.version for f in families if f.version})
     return Catalog(
         families=families,
-        digest=digest([located.data for located, _, _ in loaded]),
+        digest=digest([located.data for located, _, _ in loaded], [located for located, _, _ in loaded]),
         version="+".join(versions) or "unversioned",
     )
 

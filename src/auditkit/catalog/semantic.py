@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from ..canonjson import integer_problem
 from ..engine.cel import CelCompileError, compile_expr
 from ..yamlio import Located
 from .models import Catalog, Control, Family, Param, Profile
@@ -54,6 +55,11 @@ def type_problem(type_name: str, value: Any, param: Param | None = None) -> str 
         if not scalar(type_name, value):
             return f"{value!r} is not of type {type_name}"
         items = [value]
+    for item in items:
+        if isinstance(item, int) and not isinstance(item, bool):
+            unsafe = integer_problem(item)
+            if unsafe:
+                return unsafe
     if param is not None:
         for item in items:
             if isinstance(item, int | float) and not isinstance(item, bool):

@@ -32,6 +32,8 @@ COMMANDS: dict[str, str] = {
     "receipt": "auditkit.cli.intake:receipt",
     "report": "auditkit.cli.report:report",
     "run": "auditkit.cli.run:run",
+    "portfolio": "auditkit.cli.scale:portfolio",
+    "worker": "auditkit.cli.scale:worker",
     "keys": "auditkit.cli.report:keys",
     "verify": "auditkit.cli.report:verify",
 }

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from ..results.formats import FORMATS
+from .options import OUTPUT_FILE
 from .options import parse_date as _date
 
 FORMAT_CHOICES = list(FORMATS)
@@ -67,7 +68,8 @@ def print_summary(results: Any) -> None:
               help="Assessment file (default: NAME.assessment.yaml beside the bundle, if present).")
 @click.option("--as-of", callback=_date, help="Date freshness and waivers are judged at (YYYY-MM-DD).")
 @click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), default="json", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of stdout.")
+@click.option("-o", "--output", type=OUTPUT_FILE, metavar="FILE",
+              help="Write here instead of stdout (a file, replaced atomically, or a device or FIFO).")
 @click.option("--fail-under", type=click.FloatRange(0, 100), help="Exit 1 when the overall score is below this.")
 @limit_options
 def assess(bundle: Path, controls: Path | None, profile: str | None, assessment: Path | None,
@@ -79,10 +81,12 @@ def assess(bundle: Path, controls: Path | None, profile: str | None, assessment:
     """
     from ..engine.workers import Limits
     from ..errors import ThresholdError
-    from ..fsio import write_bytes
+    from ..fsio import output_kind, write_bytes
     from ..pipeline import run_assessment
     from ..results.formats import render
 
+    if output is not None:
+        output_kind(output)  # a refused output path fails before the assessment runs
     run = run_assessment(bundle, controls=controls, profile=profile, assessment_path=assessment, as_of=as_of,
                          limits=Limits(workers=workers, timeout_s=timeout, memory_mb=memory_mb))
     for note in run.notes:

@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from .options import OUTPUT_FILE
 from .options import parse_date as _date
 
 
@@ -202,7 +203,8 @@ def seal_cmd(
 @click.option(
     "-o",
     "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=OUTPUT_FILE,
+    metavar="FILE",
     required=True,
     help="Archive to write: *.zip or *.tar.gz.",
 )

@@ -9,14 +9,16 @@ from pathlib import Path
 
 import click
 
+from .options import OUTPUT_FILE
+
 
 @click.command()
 @click.argument("old", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("new", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown",
               show_default=True, help="Markdown for people, JSON for tools.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write here (atomically) instead of stdout.")
+@click.option("-o", "--output", type=OUTPUT_FILE, metavar="FILE",
+              help="Write here instead of stdout (a file, replaced atomically, or a device or FIFO).")
 def diff(old: Path, new: Path, fmt: str, output: Path | None) -> None:
     """Compare two results files: status changes per control (added and removed
     controls too), overall and family score deltas and the rating change, evidence

@@ -23,6 +23,20 @@ _STORE = click.option(
     required=True,
     help="The intake store folder.",
 )
+_INDEX = click.option(
+    "--index",
+    envvar="AUDITKIT_INDEX",
+    metavar="postgresql://…",
+    help="Shared PostgreSQL index (tokens, uploads, log) instead of STORE/index.sqlite3 "
+    "(or AUDITKIT_INDEX); see docs/scaling.md.",
+)
+_OBJECTS = click.option(
+    "--objects",
+    envvar="AUDITKIT_OBJECTS",
+    metavar="s3://BUCKET/PREFIX",
+    help="Shared S3 bucket for archives instead of STORE/objects (or AUDITKIT_OBJECTS); "
+    "endpoint and credentials from the AWS_* variables.",
+)
 _SERVER = click.option(
     "--server",
     required=True,
@@ -48,22 +62,89 @@ _TOKEN_FILE = click.option(
     help="Refuse uploads larger than this (MiB), without reading the rest.",
 )
 @click.option(
+    "--header-timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 3600),
+    help="Seconds a request head (and the upload page's token) may take to arrive; "
+    "a silent or trickling connection is then closed with 408.",
+)
+@click.option(
+    "--max-client-connections",
+    default=32,
+    show_default=True,
+    type=click.IntRange(0, 100_000),
+    help="Connections one client address may hold at once (503 beyond); 0 for no cap, "
+    "e.g. behind a reverse proxy that applies its own.",
+)
+@click.option(
+    "--max-connections",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="Connections in all; at the cap the oldest one still waiting for its request "
+    "head is closed to make room.",
+)
+@click.option(
     "--log-level",
     default="info",
     show_default=True,
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
 )
-def serve(store: Path, host: str, port: int, max_upload_mb: int, log_level: str) -> None:
+@_INDEX
+@_OBJECTS
+@click.option(
+    "--broker",
+    envvar="AUDITKIT_BROKER",
+    metavar="redis://…",
+    help="Queue an assessment of every accepted bundle on this Celery broker, for "
+    "`auditkit worker` (or AUDITKIT_BROKER).",
+)
+@click.option(
+    "--assess-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Without --broker: assess every accepted bundle in this server process, signing "
+    "the reports with this PKCS#12 key (passphrase from $AUDITKIT_KEY_PASSPHRASE).",
+)
+@click.option("--assess-controls", type=click.Path(exists=True, path_type=Path),
+              help="Catalog folder for --assess-key (default: shipped).")
+@click.option("--assess-profile", help="Profile for --assess-key (default: the default profile).")
+def serve(
+    store: Path,
+    host: str,
+    port: int,
+    max_upload_mb: int,
+    header_timeout: float,
+    max_client_connections: int,
+    max_connections: int,
+    log_level: str,
+    index: str | None,
+    objects: str | None,
+    broker: str | None,
+    assess_key: Path | None,
+    assess_controls: Path | None,
+    assess_profile: str | None,
+) -> None:
     """Run the evidence intake server on STORE (created if absent).
 
     Submitters upload bundles (POST /api/v1/bundles or the page at /), each is
     verified in quarantine and answered with a signed receipt; auditors list and
-    download the bundles of the organizations they are granted.
+    download the bundles of the organizations they are granted. With --index and
+    --objects several servers share one PostgreSQL database and one bucket, each
+    with its own STORE folder (its key, incoming/ and quarantine/).
     """
+    from ..intake.guard import ConnectionLimits
     from ..intake.server import serve as run
     from ..intake.service import IntakeSettings
 
-    settings = IntakeSettings(max_upload_bytes=max_upload_mb * 1024 * 1024)
+    settings = IntakeSettings(
+        max_upload_bytes=max_upload_mb * 1024 * 1024, auth_timeout=header_timeout
+    )
+    limits = ConnectionLimits(
+        header_timeout=header_timeout,
+        per_client=max_client_connections,
+        max_connections=max_connections,
+    )
     click.echo(f"auditkit: serving {store} on http://{host}:{port}/", err=True)
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(
@@ -71,7 +152,23 @@ def serve(store: Path, host: str, port: int, max_upload_mb: int, log_level: str)
             "clear text unless a TLS reverse proxy is in front",
             err=True,
         )
-    run(store, host, port, settings, log_level=log_level)
+    queue = None
+    if broker is not None and assess_key is not None:
+        from ..errors import UsageError
+
+        raise UsageError("--assess-key is for the embedded server; workers sign with --broker",
+                         where="--assess-key")
+    if broker is not None:
+        from ..assessments.queue import celery_enqueuer
+
+        queue = celery_enqueuer(broker)
+    elif assess_key is not None:
+        from ..assessments.queue import in_process
+        from .scale import load_assessor
+
+        queue = in_process(load_assessor(assess_key, None, assess_controls, assess_profile))
+    run(store, host, port, settings, log_level=log_level, limits=limits, index=index,
+        objects=objects, on_accepted=queue)
 
 
 @click.group()
@@ -89,11 +186,14 @@ def token() -> None:
 @click.option("--org", "organization", required=True, help="The token's organization.")
 @click.option("--role", type=click.Choice(["submitter", "auditor"]), required=True)
 @click.option("--grant", "grants", multiple=True, help="Organization an auditor may read (repeat).")
-def token_create(store: Path, organization: str, role: str, grants: tuple[str, ...]) -> None:
+@_INDEX
+def token_create(
+    store: Path, organization: str, role: str, grants: tuple[str, ...], index: str | None
+) -> None:
     """Create a token; the token is printed once on stdout and stored only as a hash."""
     from ..intake.store import create_token
 
-    secret, record = create_token(store, organization, role, grants)  # type: ignore[arg-type]
+    secret, record = create_token(store, organization, role, grants, index=index)  # type: ignore[arg-type]
     click.echo(secret)
     scope = f", may read {', '.join(record.grants)}" if record.grants else ""
     click.echo(
@@ -105,11 +205,12 @@ def token_create(store: Path, organization: str, role: str, grants: tuple[str, .
 
 @token.command("list")
 @_STORE
-def token_list(store: Path) -> None:
+@_INDEX
+def token_list(store: Path, index: str | None) -> None:
     """List tokens (ids, organizations, roles; never secrets) as JSON lines."""
     from ..intake.store import open_store
 
-    opened = open_store(store, create=False)
+    opened = open_store(store, create=index is not None, index=index)
     try:
         for record in opened.index.list_tokens():
             click.echo(json.dumps(record.model_dump(mode="json", exclude={"secret_sha256"})))
@@ -120,12 +221,13 @@ def token_list(store: Path) -> None:
 @token.command("revoke")
 @_STORE
 @click.argument("token_id")
-def token_revoke(store: Path, token_id: str) -> None:
+@_INDEX
+def token_revoke(store: Path, token_id: str, index: str | None) -> None:
     """Revoke TOKEN_ID; it stops working at once."""
     from ..errors import InvalidInputError
     from ..intake.store import open_store
 
-    opened = open_store(store, create=False)
+    opened = open_store(store, create=index is not None, index=index)
     try:
         if not opened.index.revoke_token(token_id):
             raise InvalidInputError("no such token", where=token_id, hint="see `token list`")
@@ -167,11 +269,15 @@ def log() -> None:
 
 @log.command("verify")
 @_STORE
-def log_verify(store: Path) -> None:
-    """Check every entry chains to the one before and the end matches the index (exit 4 if not)."""
+@_INDEX
+def log_verify(store: Path, index: str | None) -> None:
+    """Check every entry chains to the one before and the end matches the index (exit 4 if not).
+
+    With --index the log is the one all servers share, in PostgreSQL.
+    """
     from ..intake.store import verify_store_log
 
-    report = verify_store_log(store)
+    report = verify_store_log(store, index=index)
     note = f" ({report.unanchored} written after the last anchor)" if report.unanchored else ""
     click.echo(f"intake log OK: {report.entries} entries, head {report.last[1]}{note}")
 

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import datetime as _dt
+from pathlib import Path
 
 import click
+
+OUTPUT_FILE = click.Path(path_type=Path)
+"""An output file. What the path names is judged when writing (``auditkit.fsio``): a regular
+file is replaced atomically, a device or FIFO written through, anything else refused (exit 3)."""
 
 
 def parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> _dt.date | None:

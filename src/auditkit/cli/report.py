@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from ..errors import IntegrityError, UsageError
+from .options import OUTPUT_FILE
 
 
 def _say(message: str) -> None:
@@ -43,16 +44,16 @@ _KEY_FILE_HELP = (
 
 @click.command()
 @click.argument("results", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+@click.option("-o", "--output", type=OUTPUT_FILE, metavar="FILE", required=True,
               help="The PDF to write (PDF/A-3b).")
-@click.option("--html", "html_output", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--html", "html_output", type=OUTPUT_FILE, metavar="FILE",
               help="Also write the report as one standalone HTML file.")
 @click.option("--manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="manifest.yaml to embed beside results.json.")
 @click.option("--bundle", type=click.Path(exists=True, path_type=Path),
               help="Embed this bundle's manifest.yaml (its root hash must be the one assessed).")
 @click.option("--sign-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="PKCS#12 signing key (from 'auditkit keys init'); without it, no signature.")
+              help="PKCS#12 signing key (from 'auditkit keys init'); without it the PDF is an unsigned draft.")
 @click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help=_KEY_FILE_HELP)
 @click.option("--tsa-url", help="RFC 3161 time-stamp server: makes the signature PAdES B-T.")
@@ -77,7 +78,8 @@ def report(
 
     The PDF embeds results.json (and the bundle manifest) as attachments. With
     --sign-key it is signed PAdES B-B (B-T with --tsa-url); check it with
-    'auditkit verify'. Exit 3 on invalid results, 4 if the key cannot be opened.
+    'auditkit verify'. Without --sign-key it is an UNSIGNED DRAFT, marked so on
+    every page. Exit 3 on invalid results, 4 if the key cannot be opened.
     """
     from ..report.render import render_report
 
@@ -85,6 +87,11 @@ def report(
         raise UsageError("give --manifest or --bundle, not both")
     if (tsa_url or certify or passphrase_file) and sign_key is None:
         raise UsageError("--tsa-url, --certify and --passphrase-file need --sign-key")
+    from ..fsio import output_kind
+
+    for path in (output, html_output):
+        if path is not None:
+            output_kind(path)  # a refused output path fails before the long render
     manifest_bytes = _manifest_bytes(manifest, bundle, results)
     passphrase = None
     if sign_key is not None:
@@ -93,13 +100,14 @@ def report(
         passphrase = _passphrase(passphrase_file, sign_key)
         load_signer(sign_key, passphrase)  # a wrong passphrase fails before the long render
 
-    target = output
-    if sign_key is not None:
-        target = output.with_name(f".{output.name}.unsigned")
-    try:
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="auditkit-report-") as scratch:
+        # signing needs the whole rendering first: it never sits beside the output
+        target = Path(scratch) / "unsigned.pdf" if sign_key is not None else output
         rendered = render_report(
             results, manifest_bytes=manifest_bytes, output=target, html_output=html_output,
-            jobs=jobs,
+            jobs=jobs, signed=sign_key is not None,
         )
         for warning in rendered.warnings:
             _say(f"auditkit: warning: weasyprint: {warning}")
@@ -112,9 +120,6 @@ def report(
                               tsa_url=tsa_url, certify=certify)
             _say(f"signed {signed.level}{' (certified)' if signed.certified else ''} by "
                  f"{signed.signer} in {signed.seconds * 1000:.0f} ms")
-    finally:
-        if target != output:
-            target.unlink(missing_ok=True)
     click.echo(str(output))
     if html_output is not None:
         click.echo(str(html_output))

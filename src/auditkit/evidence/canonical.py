@@ -15,7 +15,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-import rfc8785
+from .. import canonjson
 
 
 def canonical_document(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -27,8 +27,11 @@ def canonical_document(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def canonical_bytes(data: Mapping[str, Any]) -> bytes:
-    """RFC 8785 canonical JSON of the manifest data (items sorted by path)."""
-    return rfc8785.dumps(canonical_document(data))
+    """RFC 8785 canonical JSON of the manifest data (items sorted by path).
+
+    The manifest schema bounds every integer to what canonical JSON keeps exact;
+    anything else is refused by JSON pointer (exit 3), never an internal error."""
+    return canonjson.dumps(canonical_document(data))
 
 
 def root_hash(data: Mapping[str, Any]) -> str:

@@ -12,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
+import anyio
 import anyio.to_thread
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.applications import Starlette
@@ -22,8 +23,10 @@ from starlette.routing import Route
 from .. import __version__
 from ..resources import data_dir
 from .formupload import FormUpload
+from .models import UploadRecord
 from .openapi import openapi_document
-from .problems import ApiError, BadRequest, ServerFailed
+from .portfolio_routes import portfolio_routes
+from .problems import ApiError, BadRequest, ServerFailed, TimedOut
 from .receipts import public_pem
 from .service import IntakeService
 
@@ -99,7 +102,13 @@ def create_app(service: IntakeService) -> Starlette:
     async def upload_form(request: Request) -> Response:
         try:
             form = FormUpload(request.headers.get("content-type"), request.stream().__aiter__())
-            fields = await form.read_fields()
+            try:
+                with anyio.fail_after(service.settings.auth_timeout):
+                    fields = await form.read_fields()
+            except TimeoutError:
+                raise TimedOut(
+                    f"the form's token did not arrive within {service.settings.auth_timeout:g} s"
+                ) from None
             who = service.authenticate(fields.get("token", "").strip() or None)
             result = await service.upload(who, form.file_chunks(), None)
         except ApiError as exc:
@@ -160,12 +169,26 @@ def create_app(service: IntakeService) -> Starlette:
         body = {**record.summary(), "receipt": record.signed_receipt.model_dump(mode="json")}
         return api_json(body)
 
+    def archive_headers(record: UploadRecord) -> dict[str, str]:
+        name = f"{record.bundle_id or record.upload_id}.{record.archive_format}"
+        safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
+        return {
+            **_SECURITY_HEADERS,
+            "Content-Length": str(record.size),
+            "Content-Disposition": f'attachment; filename="{safe}"',
+            "X-Archive-SHA256": record.archive_sha256,
+            "X-Bundle-Root-Hash": record.bundle_root_hash or "",
+            "Content-Type": "application/octet-stream",
+        }
+
     @api
     async def archive(request: Request) -> Response:
         who = service.authenticate(request.headers.get("authorization"))
-        record, handle = await anyio.to_thread.run_sync(
-            service.open_archive, who, request.path_params["ref"]
-        )
+        ref = request.path_params["ref"]
+        if request.method == "HEAD":  # headers only: not a download, so not logged as one
+            record = await anyio.to_thread.run_sync(service.archive_record, who, ref)
+            return Response(status_code=200, headers=archive_headers(record))
+        record, handle = await anyio.to_thread.run_sync(service.open_archive, who, ref)
 
         async def body() -> AsyncIterator[bytes]:
             try:
@@ -174,16 +197,7 @@ def create_app(service: IntakeService) -> Starlette:
             finally:
                 handle.close()
 
-        name = f"{record.bundle_id or record.upload_id}.{record.archive_format}"
-        safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
-        headers = {
-            **_SECURITY_HEADERS,
-            "Content-Length": str(record.size),
-            "Content-Disposition": f'attachment; filename="{safe}"',
-            "X-Archive-SHA256": record.archive_sha256,
-            "X-Bundle-Root-Hash": record.bundle_root_hash or "",
-        }
-        return StreamingResponse(body(), media_type="application/octet-stream", headers=headers)
+        return StreamingResponse(body(), headers=archive_headers(record))
 
     routes = [
         Route("/", index, methods=["GET"]),
@@ -196,6 +210,7 @@ def create_app(service: IntakeService) -> Starlette:
         Route("/api/v1/bundles/{ref}", get_bundle, methods=["GET"]),
         Route("/api/v1/bundles/{ref}/archive", archive, methods=["GET"]),
     ]
+    routes += portfolio_routes(service, api, api_json, page)
     app = Starlette(routes=routes)
     app.state.service = service
     return app

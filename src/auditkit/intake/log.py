@@ -16,7 +16,7 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -130,19 +130,25 @@ def _lines(path: Path) -> Iterator[tuple[int, bytes, int]]:
 
 def verify_log(path: Path, anchor: Head, *, max_problems: int = 20) -> LogReport:
     """Check the whole chain and the anchor; raise :class:`ProblemList` naming each bad line."""
+    if not Path(path).exists():
+        if anchor[0]:
+            raise IntegrityError(
+                f"intake log is missing but the index anchors {anchor[0]} entries", where=str(path)
+            )
+        return LogReport(0, (0, ZERO_HASH, 0), 0)
+    return verify_lines(_lines(Path(path)), str(path), anchor, max_problems=max_problems)
+
+
+def verify_lines(
+    lines: Iterable[tuple[int, bytes, int]], where: str, anchor: Head, *, max_problems: int = 20
+) -> LogReport:
+    """Check ``(line number, line with its newline, end offset)`` entries as one chain."""
     problems: list[str] = []
-    where = str(path)
     prev = ZERO_HASH
     count = 0
     last: Head = (0, ZERO_HASH, 0)
     anchor_seq, anchor_hash, _ = anchor
-    if not Path(path).exists():
-        if anchor_seq:
-            raise IntegrityError(
-                f"intake log is missing but the index anchors {anchor_seq} entries", where=where
-            )
-        return LogReport(0, last, 0)
-    for number, raw, end in _lines(Path(path)):
+    for number, raw, end in lines:
         if len(problems) >= max_problems:
             problems.append(f"{where}: further problems not listed")
             break

@@ -135,3 +135,30 @@ class UploadRecord(_Frozen):
             "bundle_id": self.bundle_id,
             "archive_format": self.archive_format,
         }
+
+
+class AssessmentRecord(_Frozen):
+    """One assessment a worker ran on an accepted bundle, and where its outputs are."""
+
+    assessment_key: str = Field(
+        pattern=SHA256_PATTERN,
+        description="SHA-256 of 'root hash/catalog digest/profile digest': one assessment each.",
+    )
+    organization: str
+    upload_id: str
+    bundle_root_hash: str = Field(pattern=SHA256_PATTERN)
+    bundle_id: str | None = None
+    catalog_digest: str
+    profile_id: str
+    profile_digest: str
+    assessed_at: str = Field(description="UTC time the signed report was stored (RFC 3339).")
+    as_of: str
+    period_end: str | None = Field(default=None, description="End of the bundle's period.")
+    score: float | None
+    rating: str
+    critical_open: int = Field(ge=0, description="Findings of severity critical.")
+    findings: int = Field(ge=0)
+    results_sha256: str = Field(pattern=SHA256_PATTERN, description="results.json object.")
+    report_sha256: str = Field(pattern=SHA256_PATTERN, description="Signed report.pdf object.")
+    report_size: int = Field(ge=0)
+    worker: str = Field(description="host:pid of the worker that ran it.")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import __version__
+from .portfolio_routes import portfolio_paths
 
 _SHA = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
 _ERROR = {
@@ -145,6 +146,7 @@ def openapi_document() -> dict[str, Any]:
             },
         },
         "paths": {
+            **portfolio_paths(_json, _errors, _HTML, _SECURED),
             "/": {
                 "get": {
                     "summary": "The upload page",

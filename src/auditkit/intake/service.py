@@ -21,7 +21,7 @@ import secrets
 import shutil
 import tempfile
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -68,6 +68,8 @@ class IntakeSettings:
     """Passed as ``limits=`` to ``verify_bundle``; ``None`` means the verifier's defaults."""
     idle_timeout: float = 60.0
     """Seconds an upload may send nothing before it is abandoned (408)."""
+    auth_timeout: float = 10.0
+    """Seconds the upload page's form may take to send the fields before the file (its token)."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,8 @@ class IntakeService:
         self.key_id = key_id(self.key.public_key())
         self._verdict_lock = threading.Lock()
         self._limiter = anyio.CapacityLimiter(max(1, self.settings.verify_workers))
+        self.on_accepted: Callable[[UploadRecord], None] | None = None
+        """Called with each newly accepted upload (e.g. to queue its assessment)."""
         self.log.append("server-start", utc_now(), version=__version__, key_id=self.key_id)
 
     def close(self) -> None:
@@ -300,7 +304,15 @@ class IntakeService:
             # object, never a record without its object.
             assert verdict.archive is not None
             self.store.objects.put(received.sha256, verdict.archive)
-        with self._verdict_lock:
+        # One verdict at a time in this process; for an accepted bundle also across every
+        # server sharing the index, so exactly one upload per (organization, root hash)
+        # is accepted and every other one is logged and answered as a duplicate.
+        exclusive = (
+            self.store.index.exclusive(f"accept/{who.organization}/{root_hash}")
+            if root_hash is not None
+            else contextlib.nullcontext()
+        )
+        with self._verdict_lock, exclusive:
             if root_hash is not None:
                 earlier = self.store.index.find_accepted([who.organization], root_hash)
                 if earlier is not None:
@@ -351,7 +363,14 @@ class IntakeService:
                 archive_format=verdict.archive_format,
                 signed_receipt=signed,
             )
-            self.store.index.record_upload(record, entry.head)
+            stored = self.store.index.record_upload(record, entry.head)
+            if stored.upload_id != upload_id:  # pragma: no cover - the lock above prevents it
+                return UploadResult(stored.signed_receipt, duplicate=True)
+        if self.on_accepted is not None and record.verdict == "accepted":
+            try:
+                self.on_accepted(record)
+            except Exception:  # noqa: BLE001 - the upload stands; the operator re-queues
+                LOG.exception("could not queue the assessment of %s", upload_id)
         return UploadResult(signed, duplicate=False)
 
     # reading
@@ -372,6 +391,22 @@ class IntakeService:
             raise NotFound(f"no bundle {ref[:80]!r} visible to this token")
         return record
 
+    def archive_record(self, who: Principal, ref: str) -> UploadRecord:
+        """The record of an accepted bundle whose archive ``who`` may download (nothing logged)."""
+        record = self.get_bundle(who, ref)
+        if record.verdict != "accepted":
+            raise NotFound(f"upload {record.upload_id} was rejected; no archive is kept")
+        if not self.store.objects.exists(record.archive_sha256):
+            raise self._missing(record)
+        return record
+
+    @staticmethod
+    def _missing(record: UploadRecord) -> Unavailable:
+        return Unavailable(
+            f"archive {record.archive_sha256} is missing from object storage",
+            hint="the operator must restore it",
+        )
+
     def open_archive(self, who: Principal, ref: str) -> tuple[UploadRecord, BinaryIO]:
         """Open an accepted bundle's archive for download and log the download."""
         record = self.get_bundle(who, ref)
@@ -380,10 +415,7 @@ class IntakeService:
         try:
             handle = self.store.objects.get(record.archive_sha256)
         except KeyError:
-            raise Unavailable(
-                f"archive {record.archive_sha256} is missing from object storage",
-                hint="the operator must restore it",
-            ) from None
+            raise self._missing(record) from None
         with contextlib.ExitStack() as guard:
             guard.callback(handle.close)
             self.log.append(

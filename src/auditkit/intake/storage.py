@@ -4,26 +4,24 @@ Two small interfaces, so a deployment can swap either half:
 
 * :class:`ObjectStore` holds archives, immutable and content-addressed by the
   SHA-256 of their bytes. :class:`FilesystemObjectStore` keeps them under
-  ``STORE/objects/<sha256>``; an S3-compatible store would map the same four
-  calls onto ``PutObject`` (with ``If-None-Match: *``), ``GetObject``,
-  ``ListObjectsV2`` and ``HeadObject``.
+  ``STORE/objects/<sha256>``; :class:`~auditkit.intake.s3store.S3ObjectStore`
+  maps the same four calls onto ``PutObject`` (with ``If-None-Match: *``),
+  ``GetObject``, ``ListObjectsV2`` and ``HeadObject``.
 * :class:`IntakeIndex` holds tokens, upload records and the intake log's anchor.
-  :class:`SqliteIndex` keeps them in ``STORE/index.sqlite3`` (WAL mode); a
-  PostgreSQL index would implement the same methods with the same tables.
+  :class:`~auditkit.intake.sqliteindex.SqliteIndex` keeps them in
+  ``STORE/index.sqlite3`` (WAL mode); :class:`~auditkit.intake.pgindex.PostgresIndex`
+  in PostgreSQL, for several servers.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
-import sqlite3
-import threading
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from .models import SignedReceipt, TokenRecord, UploadRecord
+from .models import AssessmentRecord, TokenRecord, UploadRecord
 
 
 class ObjectStore(Protocol):
@@ -85,6 +83,20 @@ class IntakeIndex(Protocol):
 
     def set_log_head(self, head: tuple[int, str, int]) -> None: ...
 
+    def exclusive(self, name: str) -> AbstractContextManager[None]:
+        """A lock named ``name`` across every process using this index, released if one dies."""
+        ...
+
+    def record_assessment(self, record: AssessmentRecord) -> AssessmentRecord:
+        """Store ``record`` unless one with its key exists; returns the stored one."""
+        ...
+
+    def find_assessment(self, key: str) -> AssessmentRecord | None: ...
+
+    def list_assessments(self, orgs: Sequence[str] | None = None) -> list[AssessmentRecord]:
+        """Assessments of ``orgs`` (every organization if None), newest first."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -145,233 +157,4 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS tokens (
-    token_id TEXT PRIMARY KEY,
-    secret_sha256 TEXT NOT NULL UNIQUE,
-    organization TEXT NOT NULL,
-    role TEXT NOT NULL,
-    grants TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    revoked INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS uploads (
-    upload_id TEXT PRIMARY KEY,
-    organization TEXT NOT NULL,
-    token_id TEXT NOT NULL,
-    received_at TEXT NOT NULL,
-    archive_sha256 TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    verdict TEXT NOT NULL,
-    reasons TEXT NOT NULL,
-    bundle_root_hash TEXT,
-    bundle_id TEXT,
-    archive_format TEXT NOT NULL,
-    signed_receipt TEXT NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS uploads_accepted
-    ON uploads (organization, bundle_root_hash) WHERE verdict = 'accepted';
-CREATE INDEX IF NOT EXISTS uploads_org ON uploads (organization, received_at);
-CREATE TABLE IF NOT EXISTS log_anchor (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    seq INTEGER NOT NULL,
-    sha256 TEXT NOT NULL,
-    end_offset INTEGER NOT NULL
-);
-"""
-
-_UPLOAD_COLUMNS = (
-    "upload_id, organization, token_id, received_at, archive_sha256, size, verdict, reasons, "
-    "bundle_root_hash, bundle_id, archive_format, signed_receipt"
-)
 ZERO_HASH = "0" * 64
-
-
-class SqliteIndex:
-    """The default index: one SQLite file in WAL mode, one connection behind a lock."""
-
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(
-            self.path, timeout=30, isolation_level=None, check_same_thread=False
-        )
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        with self._transaction() as db:
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
-        with contextlib.suppress(OSError):
-            os.chmod(self.path, 0o600)
-
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-
-    def _query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
-        with self._lock:
-            return list(self._db.execute(sql, params).fetchall())
-
-    # tokens
-
-    def add_token(self, token: TokenRecord) -> None:
-        with self._transaction() as db:
-            db.execute(
-                "INSERT INTO tokens VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    token.token_id,
-                    token.secret_sha256,
-                    token.organization,
-                    token.role,
-                    json.dumps(list(token.grants)),
-                    token.created_at,
-                    int(token.revoked),
-                ),
-            )
-
-    @staticmethod
-    def _token(row: tuple[object, ...]) -> TokenRecord:
-        token_id, secret, org, role, grants, created, revoked = row
-        return TokenRecord.model_validate(
-            {
-                "token_id": token_id,
-                "secret_sha256": secret,
-                "organization": org,
-                "role": role,
-                "grants": tuple(json.loads(str(grants))),
-                "created_at": created,
-                "revoked": bool(revoked),
-            }
-        )
-
-    def find_token(self, secret_sha256: str) -> TokenRecord | None:
-        rows = self._query(
-            "SELECT token_id, secret_sha256, organization, role, grants, created_at, revoked "
-            "FROM tokens WHERE secret_sha256 = ?",
-            (secret_sha256,),
-        )
-        return self._token(rows[0]) if rows else None
-
-    def list_tokens(self) -> list[TokenRecord]:
-        rows = self._query(
-            "SELECT token_id, secret_sha256, organization, role, grants, created_at, revoked "
-            "FROM tokens ORDER BY created_at, token_id"
-        )
-        return [self._token(row) for row in rows]
-
-    def revoke_token(self, token_id: str) -> bool:
-        with self._transaction() as db:
-            cursor = db.execute("UPDATE tokens SET revoked = 1 WHERE token_id = ?", (token_id,))
-            return cursor.rowcount > 0
-
-    # uploads
-
-    @staticmethod
-    def _upload(row: tuple[object, ...]) -> UploadRecord:
-        names = [name.strip() for name in _UPLOAD_COLUMNS.split(",")]
-        data = dict(zip(names, row, strict=True))
-        data["reasons"] = tuple(json.loads(str(data["reasons"])))
-        data["signed_receipt"] = SignedReceipt.model_validate_json(str(data["signed_receipt"]))
-        return UploadRecord.model_validate(data)
-
-    @staticmethod
-    def _in(orgs: Sequence[str]) -> str:
-        return ",".join("?" for _ in orgs) or "NULL"
-
-    def find_accepted(self, orgs: Sequence[str], root_hash: str) -> UploadRecord | None:
-        rows = self._query(
-            f"SELECT {_UPLOAD_COLUMNS} FROM uploads WHERE verdict = 'accepted' "  # noqa: S608
-            f"AND bundle_root_hash = ? AND organization IN ({self._in(orgs)}) "
-            "ORDER BY received_at, upload_id LIMIT 1",
-            (root_hash, *orgs),
-        )
-        return self._upload(rows[0]) if rows else None
-
-    def get_upload(self, orgs: Sequence[str], upload_id: str) -> UploadRecord | None:
-        rows = self._query(
-            f"SELECT {_UPLOAD_COLUMNS} FROM uploads WHERE upload_id = ? "  # noqa: S608
-            f"AND organization IN ({self._in(orgs)})",
-            (upload_id, *orgs),
-        )
-        return self._upload(rows[0]) if rows else None
-
-    def list_uploads(self, orgs: Sequence[str], limit: int) -> list[UploadRecord]:
-        rows = self._query(
-            f"SELECT {_UPLOAD_COLUMNS} FROM uploads "  # noqa: S608
-            f"WHERE organization IN ({self._in(orgs)}) "
-            "ORDER BY received_at DESC, upload_id LIMIT ?",
-            (*orgs, limit),
-        )
-        return [self._upload(row) for row in rows]
-
-    def count_uploads(self) -> int:
-        return int(str(self._query("SELECT COUNT(*) FROM uploads")[0][0]))
-
-    def record_upload(
-        self, record: UploadRecord, log_head: tuple[int, str, int] | None = None
-    ) -> UploadRecord:
-        with self._transaction() as db:
-            if record.verdict == "accepted":
-                rows = db.execute(
-                    f"SELECT {_UPLOAD_COLUMNS} FROM uploads WHERE verdict = 'accepted' "  # noqa: S608
-                    "AND organization = ? AND bundle_root_hash = ?",
-                    (record.organization, record.bundle_root_hash),
-                ).fetchall()
-                if rows:
-                    return self._upload(rows[0])
-            db.execute(
-                f"INSERT INTO uploads ({_UPLOAD_COLUMNS}) VALUES ({','.join('?' * 12)})",  # noqa: S608
-                (
-                    record.upload_id,
-                    record.organization,
-                    record.token_id,
-                    record.received_at,
-                    record.archive_sha256,
-                    record.size,
-                    record.verdict,
-                    json.dumps(list(record.reasons)),
-                    record.bundle_root_hash,
-                    record.bundle_id,
-                    record.archive_format,
-                    record.signed_receipt.model_dump_json(),
-                ),
-            )
-            if log_head is not None:
-                self._write_head(db, log_head)
-        return record
-
-    # log anchor
-
-    def log_head(self) -> tuple[int, str, int]:
-        rows = self._query("SELECT seq, sha256, end_offset FROM log_anchor WHERE id = 1")
-        if not rows:
-            return (0, ZERO_HASH, 0)
-        seq, digest, offset = rows[0]
-        return (int(str(seq)), str(digest), int(str(offset)))
-
-    @staticmethod
-    def _write_head(db: sqlite3.Connection, head: tuple[int, str, int]) -> None:
-        db.execute(
-            "INSERT INTO log_anchor (id, seq, sha256, end_offset) VALUES (1, ?, ?, ?) "
-            "ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, sha256 = excluded.sha256, "
-            "end_offset = excluded.end_offset WHERE excluded.seq > log_anchor.seq",
-            head,
-        )
-
-    def set_log_head(self, head: tuple[int, str, int]) -> None:
-        """Move the anchor forward to ``head`` (never backward)."""
-        with self._transaction() as db:
-            self._write_head(db, head)
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()

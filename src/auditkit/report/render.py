@@ -34,6 +34,8 @@ TEMPLATE = "report.html.j2"
 STYLESHEET = "report.css"
 RESULTS_NAME = "results.json"
 MANIFEST_NAME = "manifest.yaml"
+DRAFT_KEY = "AuditkitDraft"
+"""Document-information key marking an unsigned draft rendering (``sign_pdf`` refuses those)."""
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 STATUSES = (
@@ -88,7 +90,7 @@ def _load(source: Results | Path | str) -> tuple[Results, bytes, str]:
 
 
 def build_context(
-    results: Results, *, results_sha256: str, manifest_sha256: str | None
+    results: Results, *, results_sha256: str, manifest_sha256: str | None, signed: bool = False
 ) -> dict[str, Any]:
     """Everything the template sees: the results plus orderings and lookups made here."""
     a = results.assessment
@@ -138,6 +140,7 @@ def build_context(
         "items_by_path": {item.path: item for item in results.bundle.items},
         "ratings": ratings,
         "statuses": STATUSES,
+        "signed": signed,
     }
 
 
@@ -145,10 +148,17 @@ def _fmt_score(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1f}"
 
 
-def build_html(results: Results, *, results_sha256: str, manifest_sha256: str | None = None) -> str:
-    """The report as HTML (stylesheet linked as ``report.css`` relative to the templates)."""
+def build_html(
+    results: Results, *, results_sha256: str, manifest_sha256: str | None = None, signed: bool = False
+) -> str:
+    """The report as HTML (stylesheet linked as ``report.css`` relative to the templates).
+
+    ``signed=False`` makes it a draft: "UNSIGNED DRAFT" in the margin of every page and on
+    the cover, no signature box and no claim that a signature establishes authenticity.
+    """
     env = make_environment()
-    context = build_context(results, results_sha256=results_sha256, manifest_sha256=manifest_sha256)
+    context = build_context(results, results_sha256=results_sha256, manifest_sha256=manifest_sha256,
+                            signed=signed)
     return env.get_template(TEMPLATE).render(**context)
 
 
@@ -195,8 +205,14 @@ def render_report(
     output: Path,
     html_output: Path | None = None,
     jobs: int = 1,
+    signed: bool = False,
 ) -> RenderedReport:
     """Render ``results`` (a results file or model) to an unsigned PDF/A-3b at ``output``.
+
+    The rendering is a draft (``UNSIGNED DRAFT`` on every page, no signature box, and
+    ``/AuditkitDraft`` in the document information, so :func:`auditkit.sign_pdf` refuses
+    it) unless ``signed=True``: pass that only when the output is signed next, as
+    ``auditkit report --sign-key`` and ``auditkit run`` do.
 
     ``jobs=2`` (opt-in, ``auditkit report --jobs 2``) lays out and draws the two
     halves of the report in two processes and joins them with pikepdf
@@ -213,7 +229,8 @@ def render_report(
         raise InvalidInputError("manifest too large to embed", where=MANIFEST_NAME)
     results_sha256 = hashlib.sha256(raw).hexdigest()
     manifest_sha256 = hashlib.sha256(manifest_bytes).hexdigest() if manifest_bytes else None
-    html = build_html(model, results_sha256=results_sha256, manifest_sha256=manifest_sha256)
+    html = build_html(model, results_sha256=results_sha256, manifest_sha256=manifest_sha256,
+                      signed=signed)
     moment = _as_of_datetime(model)
     folder = template_dir()
     fetcher = make_fetcher(folder)
@@ -223,6 +240,7 @@ def render_report(
         parallel = _render_parallel(
             html, folder=folder, model=model, raw=raw, manifest_bytes=manifest_bytes,
             results_sha256=results_sha256, manifest_sha256=manifest_sha256, moment=moment,
+            signed=signed,
         )
         if parallel is not None:
             return _finish(
@@ -240,6 +258,7 @@ def render_report(
             pdf = _write_with_attachments(
                 document, raw=raw, manifest_bytes=manifest_bytes, results_sha256=results_sha256,
                 manifest_sha256=manifest_sha256, root_hash=model.bundle.root_hash, moment=moment,
+                signed=signed,
             )
         except FatalURLFetchingError as exc:
             refused = "; ".join(fetcher.refused) or str(exc)
@@ -257,12 +276,14 @@ def render_report(
 
 def _write_with_attachments(
     document: Any, *, raw: bytes, manifest_bytes: bytes | None, results_sha256: str,
-    manifest_sha256: str | None, root_hash: str, moment: dt.datetime,
+    manifest_sha256: str | None, root_hash: str, moment: dt.datetime, signed: bool,
 ) -> bytes:
     """PDF/A-3b bytes of ``document`` with the digests in its metadata and the files attached."""
     import weasyprint
 
     document.metadata.custom["AuditkitResultsSHA256"] = results_sha256
+    if not signed:
+        document.metadata.custom[DRAFT_KEY] = "unsigned draft"
     document.metadata.custom["AuditkitBundleRootHash"] = root_hash
     attachments = [
         weasyprint.Attachment(
@@ -308,7 +329,7 @@ def _finish(
 
 def _render_parallel(
     html: str, *, folder: Path, model: Results, raw: bytes, manifest_bytes: bytes | None,
-    results_sha256: str, manifest_sha256: str | None, moment: dt.datetime,
+    results_sha256: str, manifest_sha256: str | None, moment: dt.datetime, signed: bool,
 ) -> Any:
     """The PDF rendered in two processes (:mod:`.parallel`), or None to render in one.
 
@@ -333,6 +354,7 @@ def _render_parallel(
         return _write_with_attachments(
             document, raw=raw, manifest_bytes=manifest_bytes, results_sha256=results_sha256,
             manifest_sha256=manifest_sha256, root_hash=model.bundle.root_hash, moment=moment,
+            signed=signed,
         )
 
     with _source_date_epoch(moment):

@@ -91,6 +91,15 @@ def _anchor_box(reader: Any) -> tuple[int, tuple[float, float, float, float]] | 
     return None
 
 
+def _is_draft(reader: Any) -> bool:
+    """Whether the document information marks an unsigned draft rendering (``/AuditkitDraft``)."""
+    try:
+        info = reader.trailer["/Info"]
+    except KeyError:
+        return False
+    return "/AuditkitDraft" in info
+
+
 def _page_count(reader: Any) -> int:
     return int(reader.root["/Pages"]["/Count"])
 
@@ -257,6 +266,13 @@ def sign_pdf(
         if writer.prev.embedded_signatures:
             raise InvalidInputError(
                 "the PDF is already signed", hint="sign the unsigned report as rendered"
+            )
+        if _is_draft(writer.prev):
+            raise InvalidInputError(
+                "this report was rendered as an unsigned draft (marked UNSIGNED DRAFT on every "
+                "page); a signature would contradict it",
+                where=str(input) if isinstance(input, Path) else None,
+                hint="render it for signing: auditkit report --sign-key, or render_report(signed=True)",
             )
         field_spec = None
         anchored = None

@@ -6,7 +6,8 @@ raises one :class:`~auditkit.errors.IntegrityError` listing them all; it returns
 
 * the file parses and holds exactly one signature, in the expected field;
 * the signature is cryptographically intact and valid, and covers the *entire*
-  file: no byte and no incremental update after it (pyHanko's ``bottom_line``
+  file: no byte and no incremental update after it, and nothing but zeros after
+  the CMS blob in the unsigned ``/Contents`` padding (pyHanko's ``bottom_line``
   tolerates later updates, so coverage and revision are checked here);
 * the signer's chain ends at a trusted root (``trust``), key usage allows signing,
   and a time-stamp token, if any, is intact and trusted too;
@@ -24,6 +25,7 @@ import hashlib
 import io
 import json
 import logging
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,7 +80,7 @@ class ReportVerification:
             f"  CA:          sha256:{self.trust_anchor_sha256}",
             f"  level:       {self.level}"
             + (" (certified, no changes allowed)" if self.certified else ""),
-            "  coverage:    entire file, no later updates",
+            "  coverage:    entire file, no later updates; signature padding all zeros",
         ]
         if self.timestamp is not None:
             out.append(f"  time-stamp:  {self.timestamp.isoformat()} (TSA)")
@@ -214,6 +216,7 @@ def verify_report(
         raise fail(f"no signature in field {field_name!r}")
     emb = matching[0]
 
+    problems.extend(_contents_problems(data, emb))
     if not roots:
         problems.append("no trust anchor given: the signer cannot be trusted (pass --trust CA.pem)")
     vc = ValidationContext(trust_roots=roots, allow_fetching=False)
@@ -297,6 +300,44 @@ def verify_report(
         bundle_root_hash=bundle_root,
         bundle_checked=bundle_checked,
     )
+
+
+_HEX_STRING = re.compile(rb"<([0-9A-F]*|[0-9a-f]*)>")
+
+
+def _contents_problems(data: bytes, emb: Any) -> list[str]:
+    """The unsigned gap of the file must hold the CMS signature and nothing but zeros after it.
+
+    The byte range a PDF signature covers leaves out its own ``/Contents`` hex string,
+    which is reserved larger than the signature and padded. Nothing checks that padding
+    cryptographically, so it must be zeros: otherwise hundreds of bytes of a "signed"
+    file could be changed at will.
+    """
+    from asn1crypto import parser
+
+    try:
+        start, length, second, _ = (int(v) for v in emb.sig_object["/ByteRange"])
+    except (KeyError, TypeError, ValueError):
+        return ["the signature has no usable /ByteRange"]
+    gap = data[start + length : second]
+    if not _HEX_STRING.fullmatch(gap) or len(gap) % 2:
+        return ["the signature's /Contents is not one hex string in one letter case filling the "
+                "unsigned gap (the file was altered after signing)"]
+    raw = bytes.fromhex(gap[1:-1].decode("ascii"))
+    try:
+        _class, _method, _tag, header, body, trailer = parser.parse(raw, strict=False)
+    except ValueError:
+        return ["the signature's /Contents does not start with a DER-encoded CMS structure"]
+    used = len(header) + len(body) + len(trailer)
+    padding = raw[used:]
+    altered = [i for i, byte in enumerate(padding) if byte]
+    if not altered:
+        return []
+    first = start + length + 1 + 2 * (used + altered[0])
+    return [
+        f"{len(altered)} byte(s) of the unsigned padding after the CMS signature in /Contents are "
+        f"not zero (first at file offset {first}): the file was altered after signing"
+    ]
 
 
 def _check_attachments(

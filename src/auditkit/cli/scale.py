@@ -1,0 +1,137 @@
+"""``auditkit worker`` (assessment worker on Celery/Redis) and ``auditkit portfolio`` (regulator view).
+
+Only click is imported at module level; see docs/scaling.md for the deployment.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .intake import _INDEX, _OBJECTS, _STORE
+
+
+def assessor_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The auditor's configuration: signing key, catalog and profile."""
+    options = [
+        click.option("--sign-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="PKCS#12 key the reports are signed with (auditkit keys init)."),
+        click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="File whose first line is the key passphrase (else $AUDITKIT_KEY_PASSPHRASE)."),
+        click.option("--controls", type=click.Path(exists=True, path_type=Path),
+                     help="Catalog folder (default: shipped)."),
+        click.option("--profile", help="Profile name or path (default: the default profile)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def load_assessor(sign_key: Path, passphrase_file: Path | None, controls: Path | None,
+                  profile: str | None) -> Any:
+    from ..assessments.jobs import Assessor
+    from ..pipeline import Signer
+    from ..signing.passphrase import resolve_passphrase
+
+    signer = Signer(sign_key, resolve_passphrase(passphrase_file) or None)
+    return Assessor.load(signer, controls, profile)
+
+
+@click.command()
+@_STORE
+@click.option("--index", envvar="AUDITKIT_INDEX", required=True, metavar="postgresql://…",
+              help="The deployment's PostgreSQL index (or AUDITKIT_INDEX).")
+@click.option("--objects", envvar="AUDITKIT_OBJECTS", required=True, metavar="s3://BUCKET/PREFIX",
+              help="The deployment's S3 bucket (or AUDITKIT_OBJECTS).")
+@click.option("--broker", envvar="AUDITKIT_BROKER", required=True, metavar="redis://…",
+              help="Celery broker the servers queue assessments on (or AUDITKIT_BROKER).")
+@assessor_options
+@click.option("--visibility-timeout", default=3600, show_default=True, type=click.IntRange(5, 86400),
+              help="Seconds before a task whose worker died is handed to another worker; "
+              "keep it above the longest assessment.")
+@click.option("--log-level", default="info", show_default=True,
+              type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+def worker(store: Path, index: str, objects: str, broker: str, sign_key: Path | None,
+           passphrase_file: Path | None, controls: Path | None, profile: str | None,
+           visibility_timeout: int, log_level: str) -> None:
+    """Run queued assessments: assess, report, sign, and store the results beside each bundle.
+
+    STORE is this worker's own scratch folder. Each task is idempotent: one
+    assessment per (bundle root hash, catalog digest, profile digest), however
+    often it is queued; a task whose worker dies is run again by another.
+    """
+    import logging
+
+    from ..assessments.queue import run_worker
+    from ..errors import UsageError
+    from ..intake.dblog import DatabaseLog
+    from ..intake.store import open_store
+
+    if sign_key is None:
+        raise UsageError("a worker needs --sign-key to sign the reports", where="--sign-key")
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+    assessor = load_assessor(sign_key, passphrase_file, controls, profile)
+    opened = open_store(store, index=index, objects=objects)
+    try:
+        opened.log = DatabaseLog(opened.index, check=False)  # type: ignore[arg-type]
+        click.echo(f"auditkit: worker on {broker.split('@')[-1]}: catalog {assessor.catalog_digest[:12]}, "
+                   f"profile {assessor.profile_id}", err=True)
+        run_worker(opened, assessor, broker, visibility_timeout=visibility_timeout,
+                   loglevel=log_level.upper())
+    finally:
+        opened.close()
+
+
+@click.command()
+@_STORE
+@_INDEX
+@_OBJECTS
+@click.option("--org", "orgs", multiple=True, help="Only these organizations (repeat).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--reports", "reports_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Also save each latest signed report here as ORG.pdf; the table links to it.")
+def portfolio(store: Path, index: str | None, objects: str | None, orgs: tuple[str, ...], fmt: str,
+              reports_dir: Path | None) -> None:
+    """Organizations with their latest rating and score, the trend, and open critical findings."""
+    from ..assessments.portfolio import portfolio as build
+    from ..intake.store import open_store
+
+    opened = open_store(store, create=index is not None, index=index, objects=objects)
+    try:
+        rows = build(opened.index, list(orgs) or None)
+        links: dict[str, str] = {}
+        if reports_dir is not None:
+            from ..fsio import write_bytes
+
+            reports_dir.mkdir(parents=True, exist_ok=True)
+            for row in rows:
+                with opened.objects.get(row.report_sha256) as handle:
+                    target = reports_dir / f"{row.organization}.pdf"
+                    write_bytes(target, handle.read())
+                links[row.organization] = str(target)
+    finally:
+        opened.close()
+    if fmt == "json":
+        for row in rows:
+            data = row.model_dump(mode="json")
+            data["trend_word"] = row.trend_word
+            data["report"] = links.get(row.organization, f"object:{row.report_sha256}")
+            click.echo(json.dumps(data))
+        return
+    if not rows:
+        click.echo("auditkit: no assessments yet", err=True)
+        return
+    header = ("organization", "rating", "score", "trend", "critical", "period end", "report")
+    table = [header] + [
+        (row.organization, row.rating, "n/a" if row.score is None else f"{row.score:.2f}",
+         row.trend_word + ("" if row.trend is None else f" {row.trend:+.2f}"), str(row.critical_open),
+         row.period_end or "", links.get(row.organization, f"object:{row.report_sha256[:16]}…"))
+        for row in rows
+    ]
+    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+    for line in table:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())

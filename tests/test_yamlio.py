@@ -1,0 +1,122 @@
+"""The safe YAML loader as users meet it: `controls validate` on families and profiles,
+`bundle verify` on manifests. Every refusal is one line naming file:line:col (exit 3)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from auditkit import yamlio
+from auditkit.errors import InvalidInputError
+
+FAMILY = """\
+family: {id: ZZ, title: Test family, version: "1"}
+controls:
+  - id: ZZ-1
+    title: A control
+    objective: Something holds.
+    severity: high
+    params:
+      limit: {type: integer, default: 3}
+    evidence:
+      - {kind: thing-list, formats: [json]}
+    checks:
+      - id: ZZ-1.1
+        title: All things are fine
+        each: thing_list.records
+        assert: r.count <= params.limit
+    procedures:
+      - {id: ZZ-1.p1, method: examine, prompt: Look at the things.}
+    remediation: Fix the things.
+"""
+
+
+def problem_lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if not line.startswith("auditkit:")]
+
+
+def validate(invoke, tmp_path: Path, text: str):
+    path = tmp_path / "fam.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path, invoke("controls", "validate", path)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "place", "message"),
+    [
+        # aliases and tags in key position
+        ("    remediation: Fix the things.\n", "    remediation: Fix the things.\n    ? *k\n    : x\n",
+         "19:7", "YAML aliases and anchors are not allowed (alias *k)"),
+        ("    severity: high", "    !!str severity: high", "6:5", "YAML tag '!!str' is not allowed"),
+        ("    severity: high", "    !custom severity: high", "6:5", "YAML tag '!custom' is not allowed"),
+        ("    severity: high", "    &k severity: high", "6:5", "YAML aliases and anchors are not allowed (anchor &k)"),
+        # an anchor that is never aliased
+        ("    severity: high", "    severity: &level high", "6:15",
+         "YAML aliases and anchors are not allowed (anchor &level)"),
+        ("      limit: {type: integer, default: 3}", "      limit: &p {type: integer, default: 3}", "8:14",
+         "YAML aliases and anchors are not allowed (anchor &p)"),
+        # explicit standard tags, which used to be ignored silently
+        ("default: 3}", 'default: !!int "3"}', "8:39", "YAML tag '!!int' is not allowed"),
+        ("severity: high", "severity: !!str high", "6:15", "YAML tag '!!str' is not allowed"),
+        ("default: 3}", "default: !<tag:yaml.org,2002:int> 3}", "8:39", "YAML tag '!!int' is not allowed"),
+        ("default: 3}", "default: ! 3}", "8:39", "YAML tag '!' is not allowed"),
+        # a merge key stays refused
+        ("    severity: high", "    severity: high\n    <<: {rationale: x}", "7:5", "YAML merge keys (<<) are not allowed"),
+        # integers Python cannot turn into text
+        ("default: 3}", "default: " + "9" * 4301 + "}", "8:39", "integer of more than 4300 digits"),
+        ("default: 3}", "default: 0x" + "f" * 3600 + "}", "8:39", "integer of more than 4300 digits"),
+        ("default: 3}", "default: -" + "1" * 5000 + "}", "8:39", "integer of more than 4300 digits"),
+        ("    severity: high", "    [severity]: high", "6:5", "mapping keys must be scalars"),
+        ("    severity: high", "    severity: high\n    severity: low", "7:5", "duplicate key 'severity'"),
+        ("    remediation: Fix the things.\n", "    remediation: Fix the things.\n---\nfamily: {}\n",
+         "19:1", "more than one YAML document"),
+    ],
+)
+def test_refused_with_one_line_naming_the_place(invoke, tmp_path, old, new, place, message):
+    assert old in FAMILY
+    path, result = validate(invoke, tmp_path, FAMILY.replace(old, new, 1))
+    assert result.exit_code == 3, result.output
+    lines = problem_lines(result.output)
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith(f"{path}:{place}: {message}"), lines[0]
+
+
+def test_plain_equals_and_double_angle_values_are_strings(invoke, tmp_path):
+    text = FAMILY.replace("title: A control", "title: <<").replace("objective: Something holds.", "objective: =")
+    path, result = validate(invoke, tmp_path, text)
+    assert result.exit_code == 0, result.output
+    shown = invoke("controls", "show", "ZZ-1", "--controls", tmp_path, "--format", "json")
+    control = json.loads(shown.output)
+    assert (control["title"], control["objective"]) == ("<<", "=")
+
+
+def test_quoted_double_angle_key_is_an_ordinary_key():
+    assert yamlio.loads('"<<": 1\n=: 2\n').data == {"<<": 1, "=": 2}
+
+
+def test_integer_of_4300_digits_is_still_read():
+    assert yamlio.loads("n: " + "7" * 4300 + "\n").data["n"] == int("7" * 4300)
+
+
+def test_a_manifest_with_an_unused_anchor_is_refused(invoke, tmp_path, root):
+    import shutil
+
+    bundle = tmp_path / "bundle"
+    shutil.copytree(root / "evidence_samples" / "acme-us", bundle)
+    manifest = bundle / "manifest.yaml"
+    text = manifest.read_text(encoding="utf-8")
+    assert "  organization: " in text
+    manifest.write_text(text.replace("  organization: ", "  organization: &org ", 1), encoding="utf-8")
+    result = invoke("bundle", "verify", bundle)
+    assert result.exit_code == 3, result.output
+    line = next(line for line in result.output.splitlines() if "anchor &org" in line)
+    assert f"{bundle}/manifest.yaml:4:17: YAML aliases and anchors are not allowed (anchor &org)" in line
+
+
+@pytest.mark.parametrize("text", ["a: &x 1\n", "? &x k\n: 1\n", "k: !!binary aGk=\n", "? !!str k\n: 1\n", "a: *x\n"])
+def test_loader_refuses_every_anchor_alias_and_tag(text):
+    with pytest.raises(InvalidInputError) as caught:
+        yamlio.loads(text, "t.yaml")
+    assert caught.value.where is not None and caught.value.where.startswith("t.yaml:")
