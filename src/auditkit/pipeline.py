@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .catalog import load_catalog, load_profile
-from .catalog.assessment import Assessment, Auditor, Engagement, load_assessment
+from .catalog.assessment import UNRECORDED_AUDITOR, Assessment, Auditor, Engagement, load_assessment
 from .engine.workers import Limits
 from .errors import InvalidInputError
 from .results.model import Results
@@ -71,7 +71,7 @@ def run_assessment(
         day = as_of or _default_as_of(evidence)
         notes.append(f"no assessment file: procedures count as not performed; as-of date {day.isoformat()}")
         assessment = Assessment(engagement=Engagement(
-            auditee=evidence.organization, auditor=Auditor(name="(not recorded)"), as_of=day))
+            auditee=evidence.organization, auditor=Auditor(name=UNRECORDED_AUDITOR), as_of=day))
     results = assess(catalog, loaded_profile, evidence, assessment, as_of,
                      options=EngineOptions(limits=limits or Limits()))
     return AssessmentRun(results, assessment.source, notes, manifest_bytes)

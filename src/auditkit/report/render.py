@@ -25,19 +25,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..catalog.assessment import UNRECORDED_AUDITOR
+from ..catalog.models import SEVERITY_ORDER, id_key
 from ..errors import InternalError, InvalidInputError
 from ..fsio import write_bytes, write_text
 from ..results.model import Results
 from .env import make_environment, template_dir
 
 TEMPLATE = "report.html.j2"
+PDF_VARIANT = "pdf/a-3b"
+"""WeasyPrint writes one variant per file (PDF/A or PDF/UA, not both): PDF/A-3b, tagged (see docs/reports.md)."""
 STYLESHEET = "report.css"
 RESULTS_NAME = "results.json"
 MANIFEST_NAME = "manifest.yaml"
 DRAFT_KEY = "AuditkitDraft"
 """Document-information key marking an unsigned draft rendering (``sign_pdf`` refuses those)."""
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
-SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 STATUSES = (
     "satisfied",
     "partially-satisfied",
@@ -107,7 +110,7 @@ def build_context(
             where="/controls",
         )
     findings = sorted(
-        results.findings, key=lambda f: (SEVERITY_ORDER.get(f.severity, 9), f.control)
+        results.findings, key=lambda f: (SEVERITY_ORDER.get(f.severity, 9), id_key(f.control))
     )
     counts: dict[str, int] = {}
     for f in findings:
@@ -140,6 +143,9 @@ def build_context(
         "items_by_path": {item.path: item for item in results.bundle.items},
         "ratings": ratings,
         "statuses": STATUSES,
+        "severity_weights": sorted(results.profile.severity_weights.items(),
+                                   key=lambda kv: (SEVERITY_ORDER.get(kv[0], 9), kv[0])),
+        "auditor_recorded": a.auditor.name != UNRECORDED_AUDITOR or bool(a.auditor.organization),
         "signed": signed,
     }
 
@@ -299,8 +305,21 @@ def _write_with_attachments(
                 created=moment, modified=moment, relationship="Data",
             )
         )
-    pdf: bytes = document.write_pdf(pdf_variant="pdf/a-3b", custom_metadata=True, attachments=attachments)
+    attachments.sort(key=lambda a: a.name.encode("utf-8"))  # the EmbeddedFiles name tree must be sorted
+    pdf: bytes = document.write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True, custom_metadata=True,
+                                    attachments=attachments, finisher=_one_af_entry_per_file)
     return pdf
+
+
+def _one_af_entry_per_file(_document: Any, pdf: Any) -> None:
+    """WeasyPrint 70 lists every attachment twice in the catalog's /AF; keep the first of each."""
+    entries = pdf.catalog.get("AF")
+    if entries is None:
+        return
+    seen: set[str] = set()
+    unique = [e for e in entries if not (str(e) in seen or seen.add(str(e)))]  # type: ignore[func-returns-value]
+    entries.clear()
+    entries.extend(unique)
 
 
 def _finish(
@@ -350,7 +369,7 @@ def _render_parallel(
 
     def write(document: Any, index: int) -> bytes:
         if index != 0:
-            return document.write_pdf(pdf_variant="pdf/a-3b")
+            return document.write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True)
         return _write_with_attachments(
             document, raw=raw, manifest_bytes=manifest_bytes, results_sha256=results_sha256,
             manifest_sha256=manifest_sha256, root_hash=model.bundle.root_hash, moment=moment,
