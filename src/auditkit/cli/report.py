@@ -61,7 +61,7 @@ _KEY_FILE_HELP = (
               help="Certification signature: no change to the document is allowed after it.")
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
               help="2: lay out and draw the two halves of the report in two processes "
-                   "(faster only when a second core is free; needs pikepdf).")
+                   "(faster only when a second core is free; needs pikepdf; the PDF is then untagged).")
 def report(
     results: Path,
     output: Path,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
@@ -137,6 +137,14 @@ def schema_problems(located: yamlio.Located, *, draft: bool = False) -> list[str
     return schemas.lines(located, _validator(draft).iter_errors(located.data))
 
 
+def _instant(value: Any) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except (TypeError, ValueError):
+        return None  # reported by the schema
+    return moment if moment.tzinfo is not None else None
+
+
 def semantic_problems(located: yamlio.Located) -> list[str]:
     """What the schema cannot express: duplicate or reserved paths, reversed periods, file types."""
     data = located.data
@@ -154,12 +162,20 @@ def semantic_problems(located: yamlio.Located) -> list[str]:
                 pass  # reported by the schema or the models
 
     check_period(data.get("bundle", {}).get("period"), "/bundle/period")
+    created = _instant(data.get("bundle", {}).get("created"))
     seen: dict[str, int] = {}
     for index, item in enumerate(data.get("items") or []):
         if not isinstance(item, dict):
             continue
         ptr = f"/items/{index}"
         check_period(item.get("period"), ptr + "/period")
+        collected = _instant(item.get("collected_at"))
+        if created is not None and collected is not None and collected > created:
+            problems.append(_line(
+                located, ptr + "/collected_at",
+                f"collected at {item['collected_at']}, after the bundle was created "
+                f"({data['bundle']['created']}); evidence cannot be collected after the bundle was made",
+            ))
         path = item.get("path")
         if not isinstance(path, str):
             continue

@@ -148,7 +148,7 @@ def split_html(document: str) -> tuple[str, str, list[str], list[str]]:
     middle = len(document) / 2
     cut = min(starts[1:], key=lambda s: abs(s - middle))
     head = document[: body + len("<body>")]
-    title = _cover_string(document, r'<div class="auditee">(.*?)</div>')
+    title = _cover_string(document, r'<div class="auditee" data-running="(.*?)">')
     ref = _cover_string(document, r'<p class="doc-ref">(.*?)</p>')
     style = (
         "<style>\n"

@@ -282,9 +282,12 @@ def render_report(
 
 def _write_with_attachments(
     document: Any, *, raw: bytes, manifest_bytes: bytes | None, results_sha256: str,
-    manifest_sha256: str | None, root_hash: str, moment: dt.datetime, signed: bool,
+    manifest_sha256: str | None, root_hash: str, moment: dt.datetime, signed: bool, tagged: bool = True,
 ) -> bytes:
-    """PDF/A-3b bytes of ``document`` with the digests in its metadata and the files attached."""
+    """PDF/A-3b bytes of ``document`` with the digests in its metadata and the files attached.
+
+    ``tagged=False`` only for the two-process path, whose join cannot merge structure trees.
+    """
     import weasyprint
 
     document.metadata.custom["AuditkitResultsSHA256"] = results_sha256
@@ -306,7 +309,7 @@ def _write_with_attachments(
             )
         )
     attachments.sort(key=lambda a: a.name.encode("utf-8"))  # the EmbeddedFiles name tree must be sorted
-    pdf: bytes = document.write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True, custom_metadata=True,
+    pdf: bytes = document.write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=tagged, custom_metadata=True,
                                     attachments=attachments, finisher=_one_af_entry_per_file)
     return pdf
 
@@ -369,11 +372,11 @@ def _render_parallel(
 
     def write(document: Any, index: int) -> bytes:
         if index != 0:
-            return document.write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True)
+            return document.write_pdf(pdf_variant=PDF_VARIANT)  # untagged: see _write_with_attachments
         return _write_with_attachments(
             document, raw=raw, manifest_bytes=manifest_bytes, results_sha256=results_sha256,
             manifest_sha256=manifest_sha256, root_hash=model.bundle.root_hash, moment=moment,
-            signed=signed,
+            signed=signed, tagged=False,
         )
 
     with _source_date_epoch(moment):
