@@ -241,3 +241,103 @@ def test_evidence_integer_over_4300_digits_is_insufficient_evidence(invoke, work
     status, problems = evidence_problems(assess_json(invoke, folder, root))
     assert status == "insufficient-evidence"
     assert any(reason in p for p in problems), problems
+
+
+# ---- dates at the ends of the calendar ----------------------------------------------------
+
+
+@pytest.mark.parametrize("stamp", ["0001-01-01T00:30:00+01:00", "9999-12-31T23:00:00-05:00"])
+@pytest.mark.parametrize("field", ["collected_at", "created"])
+def test_timestamp_whose_offset_leaves_the_calendar_is_refused(invoke, workspace, stamp, field):
+    root, bundle = workspace
+    manifest = HEAD + item("evidence/things.json", THINGS)
+    if field == "created":
+        manifest, where = manifest.replace("created: 2026-10-03T14:00:00Z", f"created: {stamp}"), "6:12 /bundle/created"
+    else:
+        manifest, where = manifest.replace("collected_at: 2026-09-30T23:00:00Z", f"collected_at: {stamp}"), \
+            "12:19 /items/0/collected_at"
+    folder = bundle(manifest=manifest)
+    for command in (("bundle", "verify", folder), ("bundle", "inspect", folder),
+                    ("assess", folder, "--controls", root / "controls", "--as-of", "2026-10-15")):
+        refusal(invoke(*command), f"{folder}/manifest.yaml:{where}: {stamp} falls outside the years 1-9999")
+
+
+@pytest.mark.parametrize("stamp", ["0001-01-01T00:00:00Z", "0001-01-01T05:00:00+04:59", "9999-12-31T23:59:59Z"])
+def test_timestamps_at_the_ends_of_the_calendar_are_judged(invoke, workspace, stamp):
+    root, bundle = workspace
+    folder = bundle(manifest=HEAD + item("evidence/things.json", THINGS, collected=stamp))
+    status, problems = evidence_problems(assess_json(invoke, folder, root))
+    if stamp.startswith("0001"):
+        assert status == "insufficient-evidence"
+        assert any("stale: the newest item (evidence/things.json) was collected 0001-01-01" in p for p in problems)
+    else:  # collected after the as-of date: not stale, and its period covers the assessment period
+        assert (status, problems) == ("partially-satisfied", [])
+
+
+@pytest.mark.parametrize(
+    ("coverage", "expected"),
+    [
+        ("period", "items do not cover the period 0001-01-01..9999-12-31: missing 0001-01-01..2026-06-30, "
+                   "2026-10-01..9999-12-31"),
+        ("monthly", "no item for months 0001-01, 0001-02, 0001-03, 0001-04, 0001-05 and 119982 more "
+                    "of the period 0001-01-01..9999-12-31"),
+        ("quarterly", "no item for quarters 0001-Q1, 0001-Q2, 0001-Q3, 0001-Q4, 0002-Q1 and 39990 more "
+                      "of the period 0001-01-01..9999-12-31"),
+        ("yearly", "no item for years 0001, 0002, 0003, 0004, 0005 and 9993 more of the period 0001-01-01..9999-12-31"),
+    ],
+)
+def test_a_ten_thousand_year_period_is_counted_not_enumerated(invoke, workspace, coverage, expected):
+    root, bundle = workspace
+    (root / "controls" / "zz.yaml").write_text(FAMILY.replace("coverage: period", f"coverage: {coverage}"),
+                                               encoding="utf-8")
+    head = HEAD.replace("{start: 2026-07-01, end: 2026-09-30}", "{start: 0001-01-01, end: 9999-12-31}")
+    folder = bundle(head=head)
+    status, problems = evidence_problems(assess_json(invoke, folder, root))
+    assert status == "insufficient-evidence"
+    assert [p for p in problems if "cover" in p or "no item" in p] == [f"thing-list: {expected}"]
+    inspected = invoke("bundle", "inspect", folder, "--controls", root / "controls", "--format", "json")
+    assert inspected.exit_code == 0, inspected.output
+    assert f"thing-list: {expected}" in json.loads(inspected.output)["controls"][0]["lacks"]
+
+
+def test_an_item_covering_the_whole_calendar_covers_any_period(invoke, workspace):
+    root, bundle = workspace
+    head = HEAD.replace("{start: 2026-07-01, end: 2026-09-30}", "{start: 0001-01-01, end: 9999-12-31}")
+    folder = bundle(manifest=head + item("evidence/things.json", THINGS, collected="9999-12-31T00:00:00Z",
+                                         period="{start: 0001-01-01, end: 9999-12-31}"))
+    results = assess_json(invoke, folder, root, "--as-of", "9999-12-31")
+    assert evidence_problems(results) == ("partially-satisfied", [])  # the procedure is not performed
+
+
+@pytest.mark.parametrize("as_of", ["0001-01-01", "9999-12-31"])
+def test_as_of_at_the_ends_of_the_calendar(invoke, workspace, as_of):
+    root, bundle = workspace
+    results = assess_json(invoke, bundle(), root, "--as-of", as_of)
+    assert results["assessment"]["as_of"] == as_of
+    status, problems = evidence_problems(results)
+    if as_of == "9999-12-31":
+        assert status == "insufficient-evidence" and any("stale" in p for p in problems), problems
+
+
+def test_assessment_period_and_waiver_at_year_9999(invoke, workspace):
+    root, bundle = workspace
+    assessment = root / "assessment.yaml"
+    assessment.write_text(
+        ASSESSMENT.replace("as_of: 2026-10-15", "as_of: 9999-12-31\n  period: {start: 9999-10-01, end: 9999-12-31}")
+        .replace("expires: 2026-12-31", "expires: 9999-12-31"), encoding="utf-8")
+    for fmt in ("json", "oscal", "markdown", "csv", "junit"):
+        out = root / f"results.{fmt}"
+        result = invoke("assess", bundle(), "--controls", root / "controls", "--assessment", assessment,
+                        "--workers", "1", "--format", fmt, "-o", out)
+        assert result.exit_code == 0, result.output
+    results = json.loads((root / "results.json").read_text(encoding="utf-8"))
+    assert results["assessment"]["period"] == {"start": "9999-10-01", "end": "9999-12-31"}
+    control = results["controls"][0]
+    assert (control["computed_status"], control["status"]) == ("insufficient-evidence", "waived")  # live to 9999
+    assert any("9999-10-01..9999-12-31" in p for u in control["evidence"] for p in u["problems"])
+
+
+def test_too_late_a_date_is_a_usage_error(invoke, workspace):
+    root, bundle = workspace
+    result = invoke("assess", bundle(), "--controls", root / "controls", "--as-of", "10000-01-01")
+    assert result.exit_code == 2, result.output

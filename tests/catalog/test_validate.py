@@ -66,7 +66,7 @@ def test_good_file_validates(invoke, tmp_path):
     ("old", "new", "expected"),
     [
         ("severity: high", "severity: hgh",
-         "fam.yaml:6:15 /controls/0/severity: 'hgh' is not allowed (did you mean 'high'?); choose one of: low, medium, high, critical"),
+         "fam.yaml:6:15 /controls/0/severity: 'hgh' is not allowed (did you mean 'high'?); choose one of: low, medium, high, critical, unrated"),
         ("assert: r.count <= params.limit", "assert: r.count <= params.limt",
          "/controls/0/checks/0/assert: parameter 'limt' is not declared by ZZ-1"),
         ("each: thing_list.records", "each: other_list.records",

@@ -46,9 +46,11 @@ def test_same_inputs_give_byte_identical_results(invoke, root, tmp_path):
 
 def test_tampered_sample_marks_the_changed_file(invoke, root, tmp_path):
     out = tmp_path / "r.json"
-    result = invoke("assess", root / "evidence_samples" / "globex-tampered", "--as-of", "2026-10-15", "-o", out)
+    result = invoke("assess", root / "evidence_samples" / "globex-tampered", "--as-of", "2026-10-15",
+                    "--allow-integrity-failures", "-o", out)
     assert result.exit_code == 0
     data = json.loads(out.read_text())
+    assert [f["path"] for f in data["bundle"]["integrity_failures"]] == ["evidence/board-roster.json"]
     bad = [i["path"] for i in data["bundle"]["items"] if i["integrity"] != "ok"]
     assert bad == ["evidence/board-roster.json"]
     roster_users = [c for c in data["controls"] if any("board-roster.json" in p for e in c["evidence"] for p in e["problems"])]

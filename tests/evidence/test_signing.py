@@ -117,7 +117,7 @@ def test_openssl_accepts_the_signature(signed, keys, sandbox):
 
 def test_library_sign_and_verify(keys):
     signature = sign_detached(b"content", keys["acme_p12"], PASS)
-    assert "Acme" in verify_detached(signature, b"content", keys["acme_ca"])
+    assert "Acme" in verify_detached(signature, b"content", keys["acme_ca"]).subject
     with pytest.raises(IntegrityError, match="does not match the signed digest"):
         verify_detached(signature, b"other", keys["acme_ca"])
     with pytest.raises(IntegrityError, match="cannot read the CMS"):
@@ -184,7 +184,7 @@ def _rsa_p12(folder: Path, *, leaf_usage_sign: bool = True) -> tuple[Path, Path]
 def test_rsa_signature_and_openssl(tmp_path: Path):
     p12, ca_pem = _rsa_p12(tmp_path)
     signature = sign_detached(b"canonical", p12, PASS)
-    assert "RSA Submitter" in verify_detached(signature, b"canonical", ca_pem)
+    assert "RSA Submitter" in verify_detached(signature, b"canonical", ca_pem).subject
     (tmp_path / "c").write_bytes(b"canonical")
     (tmp_path / "s").write_bytes(signature)
     done = subprocess.run(

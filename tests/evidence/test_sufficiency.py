@@ -103,3 +103,33 @@ def test_uncovered_days_are_exactly_the_gaps(intervals, a, b):
         in_gap = any(low <= day <= high for low, high in gaps)
         assert covered != in_gap, day
         day += dt.timedelta(days=1)
+
+
+edge_dates = st.one_of(st.dates(dt.date(1, 1, 1), dt.date(1, 3, 31)), st.dates(dt.date(9999, 10, 1), dt.date.max))
+
+
+@given(st.lists(st.tuples(edge_dates, edge_dates).map(sorted), max_size=4), edge_dates, edge_dates)
+def test_uncovered_at_the_ends_of_the_calendar(intervals, a, b):
+    start, end = min(a, b), max(a, b)
+    gaps = uncovered([tuple(i) for i in intervals], start, end)
+    for low, high in gaps:
+        assert start <= low <= high <= end
+        assert not any(i_low <= high and low <= i_high for i_low, i_high in intervals)
+
+
+@pytest.mark.parametrize("unit", ["monthly", "quarterly", "yearly"])
+@given(days=st.lists(st.one_of(edge_dates, st.dates()), min_size=1, max_size=5), a=st.dates(), b=st.dates())
+def test_slice_coverage_matches_walking_the_slices(unit, days, a, b):
+    start, end = min(a, b), max(a, b)
+    if (end - start).days > 3 * 366:
+        end = min(dt.date.max, start + dt.timedelta(days=3 * 366))
+    items = [item(path=f"e/{i}.csv", collected=f"{d.isoformat()}T12:00:00Z") for i, d in enumerate(days)]
+    problems = evidence_problems(Req(coverage=unit), items, (start, end), AS_OF)
+    slices = calendar_slices(start, end, unit)
+    assert slices[0][0] <= start and slices[-1][1] >= end
+    missing = [s for s in slices if not any(s[0] <= d <= s[1] for d in days)]
+    if not missing:
+        assert problems == []
+    else:
+        (problem,) = problems
+        assert f"{len(missing) - 5} more" in problem if len(missing) > 5 else "more" not in problem

@@ -10,7 +10,7 @@ import venv
 
 import pytest
 
-HEAVY = ("weasyprint", "pyhanko", "cryptography", "cel", "rich", "starlette", "uvicorn", "httpx")
+HEAVY = ("weasyprint", "pyhanko", "cryptography", "cel", "rich", "starlette", "uvicorn", "httpx", "trestle")
 PROBE = """
 import json, sys
 from auditkit.cli import main
@@ -24,7 +24,7 @@ print(json.dumps({"code": code, "modules": sorted(m.split('.')[0] for m in sys.m
 
 @pytest.mark.parametrize(("args", "forbidden"), [
     (["--help"], HEAVY),
-    (["controls", "validate"], ("weasyprint", "pyhanko", "cryptography")),
+    (["controls", "validate"], ("weasyprint", "pyhanko", "cryptography", "trestle")),
 ])
 def test_light_commands_do_not_import_pdf_or_crypto(args, forbidden, tmp_path):
     proc = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True,

@@ -30,7 +30,25 @@ def test_demo_writes_signed_reports_and_prints_verify_commands(demo):
     commands = re.findall(r"^auditkit verify .*$", result.output, re.M)
     assert len(commands) == 3 and all("--trust" in c for c in commands)
     assert "BUNDLE INTEGRITY FAILURE (exit 4)" in result.output and "board-roster.json" in result.output
+    assert "auditkit run globex-tampered refuses it (exit 4) and writes nothing" in result.output
+    assert "running it again with --allow-integrity-failures" in result.output
+    tampered = next(c for c in commands if "globex-tampered" in c)
+    assert "--bundle" in tampered and "# exits 4" in tampered
     assert not list(out.glob("**/.render-*")) and not list(out.glob("**/*.tmp"))
+
+
+def test_demo_tampered_report_states_the_failure_and_its_bundle_check_fails(demo, invoke, root):
+    out, _ = demo
+    report = out / "globex-tampered" / "report.pdf"
+    cover = subprocess.run(["pdftotext", "-l", "1", str(report), "-"], capture_output=True, text=True,
+                           timeout=60, check=True).stdout
+    assert "EVIDENCE INTEGRITY FAILURE" in cover and "evidence/board-roster.json" in cover
+    assert invoke("verify", report, "--trust", out / "ca.pem").exit_code == 0
+    # globex-tampered has globex's manifest, so the same root hash: only a full re-check tells them apart
+    for name in ("globex", "globex-tampered"):
+        verdict = invoke("verify", out / name / "report.pdf", "--trust", out / "ca.pem",
+                         "--bundle", root / "evidence_samples" / "globex-tampered")
+        assert verdict.exit_code == 4 and "board-roster.json" in verdict.output
 
 
 @pytest.mark.parametrize("name", ["acme-us", "globex"])

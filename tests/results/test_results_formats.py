@@ -42,3 +42,14 @@ def test_lone_surrogates_from_a_loaded_results_file_do_not_crash(make_results, m
 def test_every_assess_format_choice_is_registered():
     import auditkit.cli.assess as assess
     assert sorted(assess.FORMAT_CHOICES) == sorted(formats.FORMATS)
+
+
+def test_shipped_results_schema_is_the_one_the_model_generates():
+    import json
+    from pathlib import Path
+
+    from auditkit.results.io import generated_schema
+    from auditkit.schemas import __file__ as schemas_init
+
+    shipped = json.loads((Path(schemas_init).parent / "results.schema.json").read_text())
+    assert shipped == generated_schema(), "regenerate: python -m auditkit.results.io --schema"

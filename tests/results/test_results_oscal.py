@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import uuid
 
@@ -12,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from auditkit.errors import InvalidInputError
-from auditkit.results.formats import oscal
+from auditkit.results.formats import oscal, oscal_ap
 
 TIME_KEYS = {"last-modified", "start", "end", "collected", "deadline"}
 
@@ -43,10 +44,12 @@ def test_trestle_parses_it_and_keeps_every_field(document):
     assert _times_normalised(back) == _times_normalised(document["assessment-results"])
 
 
-def test_metadata_and_result_come_from_the_assessment(document):
+def test_metadata_and_result_come_from_the_assessment(document, results):
     ar = document["assessment-results"]
     assert ar["metadata"]["last-modified"] == "2026-10-15T00:00:00Z"
-    assert ar["import-ap"]["href"].startswith("urn:auditkit:assessment-plan:")
+    (plan,) = ar["back-matter"]["resources"]
+    assert ar["import-ap"]["href"] == "#" + plan["uuid"]
+    assert plan["rlinks"][0]["hashes"][0]["value"] == hashlib.sha256(oscal_ap.render(results)).hexdigest()
     (result,) = ar["results"]
     assert (result["start"], result["end"]) == ("2026-07-01T00:00:00Z", "2026-09-30T23:59:59Z")
     selected = result["reviewed-controls"]["control-selections"][0]["include-controls"]
@@ -133,3 +136,20 @@ def test_hostile_ids_titles_and_times_still_validate(make_results, make_control,
     control = make_control(cid, "DL", "not-satisfied", credit=0.0, title=title or " ")
     item = make_item("evidence/inventory.json", "datastore-inventory", "4", collected)
     _trestle(json.loads(oscal.render(make_results(controls=[control], items=[item]))))
+
+
+def test_parties_roles_origins_and_subjects(document, results):
+    ar = document["assessment-results"]
+    parties = {p["uuid"]: p for p in ar["metadata"]["parties"]}
+    roles = {r["role-id"]: [parties[u]["name"] for u in r["party-uuids"]] for r in ar["metadata"]["responsible-parties"]}
+    assert roles["assessor"] == ["Lee Park"] and roles["prepared-for"] == [results.assessment.auditee]
+    (result,) = ar["results"]
+    components = {c["uuid"]: c for c in result["local-definitions"]["components"]}
+    for observation in result["observations"]:
+        (origin,) = observation["origins"]
+        (actor,) = origin["actors"]
+        if observation["methods"] == ["TEST"] and "Check" in observation["description"]:
+            assert actor["type"] == "tool" and components[actor["actor-uuid"]]["title"] == "auditkit"
+        elif observation["description"].startswith("Procedure"):
+            assert actor["type"] == "party" and parties[actor["actor-uuid"]]["name"] == "Lee Park"
+        assert components[observation["subjects"][0]["subject-uuid"]]["type"] == "this-system"

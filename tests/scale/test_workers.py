@@ -106,7 +106,9 @@ def test_a_worker_killed_mid_task_is_replaced_and_one_report_results(
     keys = signing(tmp_path)
     dep = deployment(tmp_path, postgres, s3_env, servers=1)
     (server,) = dep.start("--broker", broker)
-    workers = {i: start_worker(tmp_path / f"worker-{i}", dep, broker, keys) for i in range(2)}
+    # A short visibility timeout, so the orphaned task is handed out again within seconds.
+    workers = {i: start_worker(tmp_path / f"worker-{i}", dep, broker, keys, visibility_timeout=8)
+               for i in range(2)}
     try:
         _submit(server.url, good_zip(tmp_path, "acme-kill"), dep.acme)
         started = wait_for(lambda: [e for e in log_events(dep.index) if e["event"] == "assessment-started"],
@@ -134,3 +136,18 @@ def test_a_worker_killed_mid_task_is_replaced_and_one_report_results(
         dep.stop()
     assert invoke("intake", "log", "verify", "--store", str(tmp_path / "check"),
                   "--index", dep.index).exit_code == 0
+
+
+def test_worker_and_serve_refuse_bad_configurations(tmp_path: Path):
+    keys = signing(tmp_path)
+    no_key = invoke("worker", "--store", str(tmp_path / "w"), "--index", "postgresql://x@127.0.0.1:1/x",
+                    "--objects", "s3://b/p", "--broker", "redis://127.0.0.1:1/0")
+    assert no_key.exit_code == 2 and "needs --sign-key" in no_key.output
+    both = invoke("serve", "--store", str(tmp_path / "s"), "--broker", "redis://127.0.0.1:1/0",
+                  "--assess-key", str(keys.p12))
+    assert both.exit_code == 2 and "--assess-key is for the embedded server" in both.output
+    bad_index = invoke("serve", "--store", str(tmp_path / "s"), "--index", "mysql://x")
+    assert bad_index.exit_code == 2 and "--index must be a postgresql:// URL" in bad_index.output
+    unreachable = invoke("intake", "token", "list", "--store", str(tmp_path / "s"),
+                         "--index", "postgresql://auditkit@127.0.0.1:1/none")
+    assert unreachable.exit_code == 6 and "cannot connect to PostgreSQL" in unreachable.output

@@ -8,13 +8,14 @@ must exist.
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
 from .. import schemas, yamlio
 from ..errors import ProblemList
 from .loader import digest, display_path
-from .models import Catalog, Model
+from .models import Catalog, Control, Model
 
 UNRECORDED_AUDITOR = "(not recorded)"
 """The auditor's name when a bundle is assessed without an assessment file."""
@@ -48,6 +49,18 @@ class ProcedureEntry(Model):
     by: str
     date: _dt.date | None = None
     note: str | None = None
+    objectives: tuple[str, ...] = ()
+    """Assessment objectives this result covers; empty: every objective of the procedure."""
+
+
+class Implementation(Model):
+    """How the auditee implements a control; reported beside the status, never changing it."""
+
+    control: str
+    status: Literal["implemented", "partial", "planned", "alternative"] | None = None
+    origination: Literal["organization", "system", "inherited", "shared", "hybrid"] | None = None
+    provided_by: str | None = None
+    note: str | None = None
 
 
 class Waiver(Model):
@@ -63,7 +76,8 @@ class Waiver(Model):
 
 class Override(Model):
     control: str
-    status: Literal["satisfied", "partially-satisfied", "not-satisfied", "insufficient-evidence", "not-applicable"]
+    status: Literal["satisfied", "partially-satisfied", "not-satisfied", "insufficient-evidence", "not-applicable",
+                    "not-assessed"]
     reason: str
     by: str | None = None
 
@@ -75,8 +89,20 @@ class Assessment(Model):
     procedures: tuple[ProcedureEntry, ...] = ()
     waivers: tuple[Waiver, ...] = ()
     overrides: tuple[Override, ...] = ()
+    implementation: tuple[Implementation, ...] = ()
     source: str | None = None
     digest: str | None = None
+
+
+def _procedure_problems(entry: ProcedureEntry, control: Control, base: str, say: Callable[[str, str], None]) -> None:
+    procedure = next((p for p in control.procedures if p.id == entry.procedure), None)
+    if procedure is None:
+        say(f"{base}/procedure", f"{entry.control} has no procedure {entry.procedure!r}")
+        return
+    known = control.objective_ids()
+    for i, objective in enumerate(entry.objectives):
+        if objective not in known:
+            say(f"{base}/objectives/{i}", f"{entry.control} has no assessment objective {objective!r}")
 
 
 def load_assessment(path: Path, catalog: Catalog) -> Assessment:
@@ -90,18 +116,19 @@ def load_assessment(path: Path, catalog: Catalog) -> Assessment:
     def say(ptr: str, message: str) -> None:
         problems.append(f"{located.where(ptr)} {ptr}: {message}")
 
-    for section in ("procedures", "waivers", "overrides"):
+    for section in ("procedures", "waivers", "overrides", "implementation"):
         for index, entry in enumerate(getattr(assessment, section)):
             control = catalog.control(entry.control)
             if control is None:
                 say(f"/{section}/{index}/control", f"unknown control {entry.control!r}")
-            elif section == "procedures" and entry.procedure not in {p.id for p in control.procedures}:
-                say(f"/{section}/{index}/procedure", f"{entry.control} has no procedure {entry.procedure!r}")
-    seen: set[str] = set()
-    for index, override in enumerate(assessment.overrides):
-        if override.control in seen:
-            say(f"/overrides/{index}/control", f"second override for {override.control}")
-        seen.add(override.control)
+            elif isinstance(entry, ProcedureEntry):
+                _procedure_problems(entry, control, f"/{section}/{index}", say)
+    for section in ("overrides", "implementation"):
+        seen: set[str] = set()
+        for index, entry in enumerate(getattr(assessment, section)):
+            if entry.control in seen:
+                say(f"/{section}/{index}/control", f"second {section} entry for {entry.control}")
+            seen.add(entry.control)
     period = assessment.engagement.period
     if period is not None and period.end < period.start:
         say("/engagement/period", "period ends before it starts")

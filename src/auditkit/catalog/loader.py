@@ -19,6 +19,7 @@ from .. import canonjson, schemas, yamlio
 from ..errors import AuditkitError, InvalidInputError, ProblemList
 from ..resources import data_dir
 from .models import Catalog, Control, Family, Profile
+from .profiles import from_oscal, resolve_imports
 from .semantic import catalog_problems, profile_problems
 
 MAX_CATALOG_FILE_BYTES = 8 * 1024 * 1024
@@ -70,6 +71,10 @@ def _family(located: yamlio.Located, problems: list[str]) -> tuple[Family, list[
     return family, indexes
 
 
+def _is_profile(located: yamlio.Located) -> bool:
+    return isinstance(located.data, dict) and "profile" in located.data
+
+
 def digest(documents: Sequence[Any], sources: Sequence[yamlio.Located] = ()) -> str:
     """SHA-256 over the canonical JSON of the given documents, in order.
 
@@ -112,7 +117,8 @@ def load_catalog(paths: Sequence[Path] | None = None) -> Catalog:
         raise InvalidInputError("no control files found", where=", ".join(map(str, paths or [])),
                                 hint="point at a folder of *.yaml control families")
     problems: list[str] = []
-    documents = [doc for doc in (_read(path, problems) for path in files) if doc is not None]
+    documents = [doc for doc in (_read(path, problems) for path in files)
+                 if doc is not None and not _is_profile(doc)]
     catalog = _build_catalog(documents, problems)
     if catalog is None:
         raise ProblemList(problems)
@@ -124,7 +130,7 @@ def resolve_profile_path(name_or_path: str | Path | None) -> Path:
     if name_or_path is None:
         name_or_path = "default"
     candidate = Path(name_or_path)
-    if candidate.suffix in YAML_SUFFIXES or candidate.exists():
+    if candidate.suffix in (*YAML_SUFFIXES, ".json") or candidate.exists():
         return candidate
     shipped = data_dir("profiles") / f"{name_or_path}.yaml"
     if not shipped.exists():
@@ -136,7 +142,8 @@ def resolve_profile_path(name_or_path: str | Path | None) -> Path:
     return shipped
 
 
-def _profile(located: yamlio.Located, catalog: Catalog, problems: list[str]) -> Profile | None:
+def _profile(located: yamlio.Located, catalog: Catalog, problems: list[str],
+             stack: tuple[Path, ...] = ()) -> Profile | None:
     found = schemas.problems(located, "profile")
     if found:
         problems.extend(found)
@@ -145,18 +152,31 @@ def _profile(located: yamlio.Located, catalog: Catalog, problems: list[str]) -> 
     head = data.pop("profile")
     profile = Profile.model_validate({**head, **data, "source": located.source})
     problems.extend(profile_problems(profile, located, catalog))
+    try:
+        return resolve_imports(profile, catalog, lambda target, seen: _load_profile(target, catalog, seen),
+                               (*stack, Path(located.source).resolve()))
+    except AuditkitError as exc:
+        problems.extend(exc.lines)
+        return None
+
+
+def _load_profile(name_or_path: str | Path | None, catalog: Catalog, stack: tuple[Path, ...]) -> Profile:
+    path = resolve_profile_path(name_or_path)
+    if path.suffix == ".json":
+        return from_oscal(path, catalog)
+    problems: list[str] = []
+    located = _read(path, problems)
+    profile = _profile(located, catalog, problems, stack) if located is not None else None
+    if problems or profile is None:
+        raise ProblemList(problems)
     return profile
 
 
 def load_profile(name_or_path: str | Path | None, catalog: Catalog) -> Profile:
-    """Load a profile (path or shipped name) and check its references against ``catalog``."""
-    path = resolve_profile_path(name_or_path)
-    problems: list[str] = []
-    located = _read(path, problems)
-    profile = _profile(located, catalog, problems) if located is not None else None
-    if problems or profile is None:
-        raise ProblemList(problems)
-    return profile
+    """Load a profile (path or shipped name, auditkit YAML or OSCAL JSON) and check it against ``catalog``.
+
+    Imported profiles are loaded and merged in (:mod:`auditkit.catalog.profiles`)."""
+    return _load_profile(name_or_path, catalog, ())
 
 
 def validate(paths: Sequence[Path] | None = None) -> tuple[Catalog, list[Profile]]:
@@ -174,8 +194,7 @@ def validate(paths: Sequence[Path] | None = None) -> tuple[Catalog, list[Profile
         located = _read(path, problems)
         if located is None:
             continue
-        is_profile = isinstance(located.data, dict) and "profile" in located.data
-        (profile_docs if is_profile else family_docs).append(located)
+        (profile_docs if _is_profile(located) else family_docs).append(located)
     catalog: Catalog | None = None
     if family_docs:
         catalog = _build_catalog(family_docs, problems)

@@ -15,6 +15,7 @@ from ..canonjson import integer_problem
 from ..engine.cel import CelCompileError, compile_expr
 from ..yamlio import Located
 from .models import Catalog, Control, Family, Param, Profile
+from .text import INSERT
 
 CONTEXT_VARIABLES = frozenset({"params", "as_of", "period"})
 RECORD_VARIABLE = "r"
@@ -55,6 +56,14 @@ def type_problem(type_name: str, value: Any, param: Param | None = None) -> str 
         if not scalar(type_name, value):
             return f"{value!r} is not of type {type_name}"
         items = [value]
+    if param is not None and param.select is not None:
+        choices = param.select.choice
+        if param.select.how_many == "one" and isinstance(value, list):
+            return f"{value!r} is a list but the parameter takes one choice"
+        free = any("{{" in choice for choice in choices)  # a choice that inserts another value: any text goes
+        bad = [item for item in items if not free and item not in choices]
+        if bad:
+            return f"{bad[0]!r} is not one of the choices {list(choices)}"
     for item in items:
         if isinstance(item, int) and not isinstance(item, bool):
             unsafe = integer_problem(item)
@@ -76,10 +85,24 @@ def _control_problems(control: Control, base: str, located: Located) -> list[str
     def say(ptr: str, message: str) -> None:
         out.append(f"{located.where(ptr)} {ptr}: {message}")
 
+    if not control.checks and not control.procedures:
+        say(f"{base}/id", f"{control.id} has neither checks nor procedures, so it could never be assessed; "
+                          "add a procedure (method and question) or a check")
     for name, param in control.params.items():
-        why = type_problem(param.type, param.default, param)
-        if why:
-            say(f"{base}/params/{name}/default", f"default {why}")
+        if param.default is not None:
+            why = type_problem(param.type, param.default, param)
+            if why:
+                say(f"{base}/params/{name}/default", f"default {why}")
+        for i, other in enumerate(param.aggregates):
+            if other not in control.params:
+                say(f"{base}/params/{name}/aggregates/{i}", f"{control.id} has no parameter {other!r}")
+    for field in ("statement", "objectives"):
+        for index, part in enumerate(getattr(control, field)):
+            for inserted in sorted({m for p in part.walk() for m in INSERT.findall(p.prose or "")}):
+                if inserted not in control.params:
+                    say(f"{base}/{field}/{index}",
+                        f"inserts parameter {inserted!r}, which {control.id} does not declare")
+    objectives = control.objective_ids()
     kinds: dict[str, int] = {}
     for index, requirement in enumerate(control.evidence):
         if requirement.kind in kinds:
@@ -87,7 +110,7 @@ def _control_problems(control: Control, base: str, located: Located) -> list[str
         kinds[requirement.kind] = index
     variables = {req.variable for req in control.evidence}
     for ci, check in enumerate(control.checks):
-        if not check.id.startswith(control.id + "."):
+        if not check.id.startswith((control.id + ".", control.id + "_")):
             say(f"{base}/checks/{ci}/id", f"check id {check.id!r} does not belong to {control.id}")
         if check.where is not None and check.each is None:
             say(f"{base}/checks/{ci}/where", "'where' needs 'each'")
@@ -110,8 +133,12 @@ def _control_problems(control: Control, base: str, located: Located) -> list[str
             for name in sorted(compiled.params - set(control.params)):
                 say(ptr, f"parameter {name!r} is not declared by {control.id}")
     for pi, procedure in enumerate(control.procedures):
-        if not procedure.id.startswith(control.id + ".p"):
+        if not procedure.id.startswith((control.id + ".p", control.id + "_")):
             say(f"{base}/procedures/{pi}/id", f"procedure id {procedure.id!r} does not belong to {control.id}")
+        for oi, objective in enumerate(procedure.objectives):
+            if objective not in objectives:
+                say(f"{base}/procedures/{pi}/objectives/{oi}",
+                    f"{control.id} has no assessment objective {objective!r}")
     return out
 
 
@@ -129,7 +156,7 @@ def catalog_problems(loaded: Sequence[tuple[Located, Family, list[int]]]) -> lis
         families[family.id] = located.source
         for index, control in zip(indexes, family.controls, strict=True):
             base = f"/controls/{index}"
-            if not control.id.startswith(family.id + "-"):
+            if family.framework is None and not control.id.startswith(family.id + "-"):
                 out.append(f"{located.where(base + '/id')} {base}/id: control {control.id!r} "
                            f"is not in family {family.id}")
             ids = [(control.id, f"{base}/id")]
@@ -142,6 +169,11 @@ def catalog_problems(loaded: Sequence[tuple[Located, Family, list[int]]]) -> lis
                 else:
                     seen[ident] = where
             out.extend(_control_problems(control, base, located))
+    for located, family, indexes in loaded:
+        for index, control in zip(indexes, family.controls, strict=True):
+            if control.parent is not None and control.parent not in seen:
+                ptr = f"/controls/{index}/parent"
+                out.append(f"{located.where(ptr)} {ptr}: parent control {control.parent!r} is not in the catalog")
     return out
 
 
@@ -162,8 +194,23 @@ def profile_problems(profile: Profile, located: Located, catalog: Catalog) -> li
     for i, family in enumerate(profile.families or ()):
         if family not in family_ids:
             say(f"/families/{i}", f"unknown family {family!r}")
+    for i, control_id in enumerate(profile.include_controls or ()):
+        known_control(control_id, f"/include_controls/{i}")
     for i, control_id in enumerate(profile.exclude_controls):
         known_control(control_id, f"/exclude_controls/{i}")
+    owners = catalog.param_owners() if profile.set_parameters else {}
+    for name, value in profile.set_parameters.items():
+        ptr = f"/set_parameters/{name}"
+        found = owners.get(name, [])
+        if not found:
+            say(ptr, f"no control of the catalog has a parameter {name!r}")
+        elif len(found) > 1:
+            say(ptr, f"parameter {name!r} is declared by {len(found)} controls ({', '.join(c.id for c in found[:5])}); "
+                     f"set it per control under params")
+        else:
+            why = type_problem(found[0].params[name].type, value, found[0].params[name])
+            if why:
+                say(ptr, why)
     for control_id, values in profile.params.items():
         control = known_control(control_id, f"/params/{control_id}")
         if control is None:

@@ -27,6 +27,20 @@ def limit_options(func: Any) -> Any:
     return func
 
 
+ALLOW_HELP = ("Go on when evidence files fail their manifest hash or size (else exit 4, nothing "
+              "written): the results record the failures and the report states them on its cover.")
+
+
+def trust_options(func: Any) -> Any:
+    """``--trust`` (bundle signature) and ``--allow-integrity-failures``, shared by assess and run."""
+    func = click.option("--allow-integrity-failures", is_flag=True, help=ALLOW_HELP)(func)
+    func = click.option("--trust", type=click.Path(exists=True, dir_okay=False, path_type=Path), multiple=True,
+                        help="CA certificate (PEM, repeatable) the bundle's manifest.sig must verify against "
+                             "(exit 4 if it does not, or is missing). Without it a signature is recorded as "
+                             "not checked.")(func)
+    return func
+
+
 def print_summary(results: Any) -> None:
     """Family scores and failing controls on stderr: a table on a terminal, one line otherwise."""
     overall = results.overall
@@ -71,13 +85,17 @@ def print_summary(results: Any) -> None:
 @click.option("-o", "--output", type=OUTPUT_FILE, metavar="FILE",
               help="Write here instead of stdout (a file, replaced atomically, or a device or FIFO).")
 @click.option("--fail-under", type=click.FloatRange(0, 100), help="Exit 1 when the overall score is below this.")
+@trust_options
 @limit_options
 def assess(bundle: Path, controls: Path | None, profile: str | None, assessment: Path | None,
            as_of: _dt.date | None, fmt: str, output: Path | None, fail_under: float | None,
+           trust: tuple[Path, ...], allow_integrity_failures: bool,
            workers: int, memory_mb: int, timeout: float) -> None:
     """Score the evidence in BUNDLE (folder, .zip or .tar.gz) against the controls.
 
-    Data goes to stdout or --output; a summary goes to stderr.
+    Data goes to stdout or --output; a summary goes to stderr. Exit 4, writing
+    nothing, when an evidence file fails its manifest hash or size (unless
+    --allow-integrity-failures) or the bundle signature fails --trust.
     """
     from ..engine.workers import Limits
     from ..errors import ThresholdError
@@ -88,7 +106,8 @@ def assess(bundle: Path, controls: Path | None, profile: str | None, assessment:
     if output is not None:
         output_kind(output)  # a refused output path fails before the assessment runs
     run = run_assessment(bundle, controls=controls, profile=profile, assessment_path=assessment, as_of=as_of,
-                         limits=Limits(workers=workers, timeout_s=timeout, memory_mb=memory_mb))
+                         limits=Limits(workers=workers, timeout_s=timeout, memory_mb=memory_mb),
+                         trust=trust, allow_integrity_failures=allow_integrity_failures)
     for note in run.notes:
         click.echo(f"auditkit: {note}", err=True)
     data = render(fmt, run.results)

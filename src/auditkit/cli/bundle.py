@@ -307,7 +307,8 @@ def catalog_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.option(
     "--trust",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="CA certificate(s) (PEM): require a valid manifest.sig chaining to them.",
+    multiple=True,
+    help="CA certificate(s) (PEM, repeatable): require a valid manifest.sig chaining to them.",
 )
 @catalog_options
 @click.option(
@@ -316,7 +317,7 @@ def catalog_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @limit_options
 def verify_cmd(
     source: Path,
-    trust: Path | None,
+    trust: tuple[Path, ...],
     controls_dir: Path | None,
     profile: str | None,
     as_of: _dt.date | None,
@@ -337,7 +338,7 @@ def verify_cmd(
     try:
         report = verify_bundle(
             source,
-            trust=trust,
+            trust=trust or None,
             limits=_limits(options),
             catalog=catalog,
             profile=profile_obj,
@@ -357,7 +358,8 @@ def verify_cmd(
         click.echo(json.dumps({"verdict": "ok", **asdict(report)}, indent=2))
         return
     signed = (
-        f"signed by {report.signer}" if report.signed else "not signed (or signature not checked)"
+        f"signed by {report.signer} (certificate sha256:{report.signer_fingerprint})"
+        if report.signed else "not signed (or signature not checked)"
     )
     click.echo(
         f"OK {source}: bundle {report.bundle_id} ({report.organization}), {report.item_count} "

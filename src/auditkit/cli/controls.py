@@ -50,6 +50,40 @@ def validate_cmd(paths: tuple[Path, ...]) -> None:
         click.echo(f"  profile {profile.id}  ({profile.source})")
 
 
+@controls.command("import-oscal")
+@click.argument("catalog", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--profile", "profile", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="OSCAL profile (baseline or overlay) selecting controls and setting parameters.")
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="New folder for the family files (one per OSCAL group).")
+@click.option("--severity", type=click.Choice(["auto", "low", "medium", "high", "critical", "unrated"]),
+              default="auto", show_default=True,
+              help="Severity of every imported control; auto: from the baseline's impact level, else unrated.")
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists and is not empty.")
+def import_oscal_cmd(catalog: Path, profile: Path | None, output: Path, severity: str, force: bool) -> None:
+    """Import an OSCAL catalog (JSON) as control families, keeping its control ids.
+
+    Controls keep their OSCAL ids (ac-2, enhancement ac-2.1) and labels (AC-2(1)),
+    statements with their parameters, guidance, assessment objectives and methods
+    (as procedures), parameters (label, selection, guidelines) and related controls.
+    With --profile, only the controls it selects are imported and its parameter
+    values become the defaults; imports of other profiles are followed. The folder
+    is written only once it passes `auditkit controls validate`.
+    """
+    from ..oscal.importer import import_oscal
+
+    started = time.perf_counter()
+    report = import_oscal(catalog, output, profile_path=profile, severity=severity, force=force)
+    elapsed = time.perf_counter() - started
+    source = f" through profile {report.profile_title!r}" if report.profile_title else ""
+    click.echo(f"ok: imported {report.controls} controls ({report.enhancements} enhancements) in "
+               f"{len(report.families)} families{source}, {report.params} parameters, {report.procedures} "
+               f"procedures, severity {report.severity}, in {elapsed:.1f} s")
+    if report.withdrawn:
+        click.echo(f"  left out {len(report.withdrawn)} withdrawn controls", err=True)
+    click.echo(f"  wrote {report.output}; check it with: auditkit controls validate {report.output}")
+
+
 @controls.command("list")
 @click.option("--controls", "controls_dir", type=click.Path(path_type=Path), help="Catalog folder (default: shipped).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
@@ -67,8 +101,9 @@ def list_cmd(controls_dir: Path | None, fmt: str) -> None:
         ]
         click.echo(json.dumps({"catalog_digest": catalog.digest, "controls": rows}, indent=2))
         return
-    rows_t = [(c.id, c.severity, str(len(c.checks)), c.title) for c in catalog.controls]
-    click.echo(_table(rows_t, ("ID", "SEVERITY", "CHECKS", "TITLE")))
+    rows_t = [(c.id, c.label or "", c.severity, str(len(c.checks)), str(len(c.procedures)), c.title)
+              for c in catalog.controls]
+    click.echo(_table(rows_t, ("ID", "LABEL", "SEVERITY", "CHECKS", "PROCEDURES", "TITLE")))
 
 
 @controls.command("show")
@@ -81,22 +116,43 @@ def show_cmd(control_id: str, controls_dir: Path | None, fmt: str) -> None:
     from ..errors import InvalidInputError
 
     catalog = load_catalog([controls_dir] if controls_dir else None)
-    control = catalog.control(control_id.upper())
+    control = catalog.find(control_id)
     if control is None:
         raise InvalidInputError(f"no control {control_id!r} in the catalog",
                                 hint="see `auditkit controls list`")
     if fmt == "json":
         click.echo(json.dumps(control.model_dump(mode="json", by_alias=True, exclude_none=True), indent=2))
         return
-    out = [f"{control.id}  {control.title}", f"severity: {control.severity}", "",
-           f"Objective: {control.objective}"]
+    shown = f"{control.label} ({control.id})" if control.label and control.label != control.id else control.id
+    out = [f"{shown}  {control.title}", f"severity: {control.severity}"]
+    if control.objective:
+        out += ["", f"Objective: {control.objective}"]
     if control.rationale:
         out.append(f"Rationale: {control.rationale}")
     refs = control.references
     if refs.agreement or refs.nist_800_53:
         out.append(f"References: {refs.agreement or ''}  NIST SP 800-53: {', '.join(refs.nist_800_53)}")
+    if control.statement:
+        from ..catalog.text import lines
+
+        out += ["", "Statement:"]
+        for line in lines(control.statement, {}, control.params):
+            words = "".join(s["text"] for s in line["segments"])
+            out.append("  " * (line["level"] + 1) + " ".join(filter(None, (line["label"], words))))
+    if control.parent or control.related:
+        out.append("")
+        if control.parent:
+            out.append(f"Enhancement of: {control.parent}")
+        if control.related:
+            out.append(f"Related: {', '.join(control.related)}")
     if control.params:
-        out += ["", "Parameters:"] + [f"  {n} ({p.type}) = {json.dumps(p.default)}" for n, p in control.params.items()]
+        out += ["", "Parameters:"]
+        for n, p in control.params.items():
+            value = json.dumps(p.default) if p.default is not None else "(no default: the profile assigns it)"
+            label = f" {p.label}:" if p.label else ""
+            out.append(f"  {n} ({p.type}){label} {value}")
+            if p.select:
+                out.append(f"      choose {p.select.how_many}: {'; '.join(p.select.choice)}")
     out += ["", "Evidence:"]
     for e in control.evidence:
         extra = [f"formats {', '.join(e.formats)}", "required" if e.required else "optional"]
@@ -111,7 +167,12 @@ def show_cmd(control_id: str, controls_dir: Path | None, fmt: str) -> None:
         for field, source in check.expressions.items():
             out.append(f"      {field}: {source}")
     out += ["", "Procedures:"] + [f"  {p.id} [{p.method}] {p.prompt}" for p in control.procedures]
-    out += ["", f"Remediation: {control.remediation}"]
+    if control.objectives:
+        out += ["", f"Assessment objectives: {len(control.objective_ids())}"]
+    if control.guidance:
+        out += ["", f"Guidance: {control.guidance}"]
+    if control.remediation:
+        out += ["", f"Remediation: {control.remediation}"]
     click.echo("\n".join(out))
 
 

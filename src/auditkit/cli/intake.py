@@ -109,6 +109,8 @@ _TOKEN_FILE = click.option(
 @click.option("--assess-controls", type=click.Path(exists=True, path_type=Path),
               help="Catalog folder for --assess-key (default: shipped).")
 @click.option("--assess-profile", help="Profile for --assess-key (default: the default profile).")
+@click.option("--assess-workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Assessments run at once by --assess-key.")
 def serve(
     store: Path,
     host: str,
@@ -124,6 +126,7 @@ def serve(
     assess_key: Path | None,
     assess_controls: Path | None,
     assess_profile: str | None,
+    assess_workers: int,
 ) -> None:
     """Run the evidence intake server on STORE (created if absent).
 
@@ -166,7 +169,8 @@ def serve(
         from ..assessments.queue import in_process
         from .scale import load_assessor
 
-        queue = in_process(load_assessor(assess_key, None, assess_controls, assess_profile))
+        assessor = load_assessor(assess_key, None, assess_controls, assess_profile)
+        queue = in_process(assessor, assess_workers)
     run(store, host, port, settings, log_level=log_level, limits=limits, index=index,
         objects=objects, on_accepted=queue)
 
@@ -234,6 +238,30 @@ def token_revoke(store: Path, token_id: str, index: str | None) -> None:
     finally:
         opened.close()
     click.echo(f"auditkit: revoked {token_id}", err=True)
+
+
+@intake.command("migrate")
+@_STORE
+@click.option("--index", envvar="AUDITKIT_INDEX", required=True, metavar="postgresql://…",
+              help="The new, empty PostgreSQL database (or AUDITKIT_INDEX).")
+@click.option("--objects", envvar="AUDITKIT_OBJECTS", required=True, metavar="s3://BUCKET/PREFIX",
+              help="The bucket for the archives and reports (or AUDITKIT_OBJECTS).")
+def migrate(store: Path, index: str, objects: str) -> None:
+    """Copy an embedded STORE (SQLite + folder) into PostgreSQL and S3; STORE is only read.
+
+    Objects, tokens, uploads, assessments and the intake log (line for line, so every
+    receipt stays valid) are copied; the target database must be new.
+    """
+    from ..intake.migrate import migrate_store
+
+    report = migrate_store(store, index, objects,
+                           progress=lambda line: click.echo(f"auditkit: {line}", err=True))
+    click.echo(
+        f"auditkit: migrated {report.tokens} tokens, {report.uploads} uploads, "
+        f"{report.assessments} assessments, {report.objects} objects "
+        f"({report.objects_present} already in the bucket), {report.log_entries} log entries",
+        err=True,
+    )
 
 
 @intake.group()

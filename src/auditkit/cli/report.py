@@ -62,6 +62,9 @@ _KEY_FILE_HELP = (
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
               help="2: lay out and draw the two halves of the report in two processes "
                    "(faster only when a second core is free; needs pikepdf; the PDF is then untagged).")
+@click.option("--allow-integrity-failures", is_flag=True,
+              help="Render results that record evidence failing its manifest hash or size (else exit 4); "
+                   "the report states the failures on its cover and in the summary.")
 def report(
     results: Path,
     output: Path,
@@ -73,13 +76,15 @@ def report(
     tsa_url: str | None,
     certify: bool,
     jobs: int,
+    allow_integrity_failures: bool,
 ) -> None:
     """Render RESULTS (results.json from 'auditkit assess') as a PDF/A-3b audit report, and sign it.
 
     The PDF embeds results.json (and the bundle manifest) as attachments. With
     --sign-key it is signed PAdES B-B (B-T with --tsa-url); check it with
     'auditkit verify'. Without --sign-key it is an UNSIGNED DRAFT, marked so on
-    every page. Exit 3 on invalid results, 4 if the key cannot be opened.
+    every page. Exit 3 on invalid results, 4 if the key cannot be opened or the
+    results record evidence integrity failures (see --allow-integrity-failures).
     """
     from ..report.render import render_report
 
@@ -107,7 +112,7 @@ def report(
         target = Path(scratch) / "unsigned.pdf" if sign_key is not None else output
         rendered = render_report(
             results, manifest_bytes=manifest_bytes, output=target, html_output=html_output,
-            jobs=jobs, signed=sign_key is not None,
+            jobs=jobs, signed=sign_key is not None, allow_integrity_failures=allow_integrity_failures,
         )
         for warning in rendered.warnings:
             _say(f"auditkit: warning: weasyprint: {warning}")
@@ -185,15 +190,24 @@ def keys_init(out_dir: Path, org: str, signer_name: str | None, passphrase_file:
 @click.option("--trust", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               multiple=True, help="Trusted CA certificate(s), PEM (repeatable).")
 @click.option("--bundle", type=click.Path(exists=True, path_type=Path),
-              help="Check the results were computed from this evidence bundle (root hash).")
-def verify(pdf: Path, trust: tuple[Path, ...], bundle: Path | None) -> None:
+              help="Re-verify this evidence bundle in full (as 'auditkit bundle verify' does) and check "
+                   "it is the one the results were computed from.")
+@click.option("--bundle-trust", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              multiple=True, help="CA certificate(s) (PEM, repeatable) the bundle's manifest.sig must "
+                                  "verify against; without it the bundle signature is not checked.")
+def verify(pdf: Path, trust: tuple[Path, ...], bundle: Path | None, bundle_trust: tuple[Path, ...]) -> None:
     """Verify a signed report: signature intact and covering the whole file, trusted signer,
     embedded results matching, and optionally the bundle.
 
-    Exit 0 when everything holds; 4, with every reason, otherwise.
+    With --bundle the bundle is re-verified in full (structure, manifest schema,
+    every file's size and SHA-256, no unlisted file, the signature with
+    --bundle-trust) and must have the root hash the results name. Exit 0 when
+    everything holds; 4, with every reason, otherwise.
     """
     from ..signing.verify import verify_report
 
-    verdict = verify_report(pdf, trust=list(trust), bundle=bundle)
+    if bundle_trust and bundle is None:
+        raise UsageError("--bundle-trust needs --bundle")
+    verdict = verify_report(pdf, trust=list(trust), bundle=bundle, bundle_trust=list(bundle_trust))
     for line in verdict.lines():
         click.echo(line)

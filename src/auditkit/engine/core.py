@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from .. import __version__
 from ..catalog.assessment import Assessment
 from ..catalog.models import SEVERITY_ORDER, Catalog, Profile, id_key
+from ..evidence.bundle import INTEGRITY_FAILURES
 from ..results import model as rm
 from . import scoring
 from .evaluate import CheckTask, Evaluator
@@ -58,12 +59,13 @@ def assess(
 
     waivers = {w.control: w for w in assessment.waivers}
     overrides = {o.control: o for o in assessment.overrides}
+    implementations = {i.control: i for i in assessment.implementation}
     judgements = []
     for plan in plans:
         checks = [preset if task is None else next(outcomes)
                   for task, preset in zip(plan.tasks, plan.preset, strict=True)]
-        judgements.append(judge(plan, checks, assessment, profile, as_of,
-                                waivers.get(plan.control.id), overrides.get(plan.control.id)))
+        judgements.append(judge(plan, checks, assessment, profile, as_of, waivers.get(plan.control.id),
+                                overrides.get(plan.control.id), implementations.get(plan.control.id)))
     results = [j.result for j in judgements]
     scored = [j.scored for j in judgements]
     trace = [j.trace for j in judgements]
@@ -73,13 +75,19 @@ def assess(
     return rm.Results(
         tool=rm.ToolInfo(version=__version__),
         catalog=rm.CatalogInfo(digest=catalog.digest, version=catalog.version, families=[
-            rm.FamilyRef(id=f.id, title=f.title, version=f.version) for f in catalog.families]),
+            rm.FamilyRef(id=f.id, title=f.title, version=f.version,
+                         framework=rm.Framework(**f.framework.model_dump(exclude={"group"})) if f.framework else None)
+            for f in catalog.families]),
         profile=_profile_info(profile),
         bundle=rm.BundleInfo(
             id=evidence.bundle_id, organization=evidence.organization, root_hash=evidence.root_hash,
             period=rm.Period(start=evidence.period[0], end=evidence.period[1]),
             submitted_by=rm.Person(**evidence.submitted_by) if evidence.submitted_by else None,
             created=evidence.created, signed=evidence.signed,
+            integrity_failures=[
+                rm.IntegrityFailure(path=d.path, integrity=d.integrity, problem=d.problem or d.integrity)
+                for d in sorted(evidence.documents, key=lambda d: d.path) if d.integrity in INTEGRITY_FAILURES
+            ],
             items=[_item(d) for d in sorted(evidence.documents, key=lambda d: d.path)],
         ),
         assessment=rm.AssessmentInfo(
@@ -132,7 +140,7 @@ def _findings(results: list[rm.ControlResult]) -> list[rm.Finding]:
     """A finding per control that is, or was before an override, short of satisfied; worst first."""
     findings = []
     for result in sorted(results, key=lambda r: (SEVERITY_ORDER.get(r.severity, 9), id_key(r.id))):
-        fine = ("satisfied", "not-applicable")
+        fine = ("satisfied", "not-applicable", "not-assessed")
         if result.status in fine and result.computed_status in fine:
             continue
         failing = [f"{c.id} {c.outcome}" + (f" ({_records(c.offender_count)})" if c.offender_count else "")

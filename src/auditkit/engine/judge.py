@@ -10,7 +10,8 @@ import datetime as _dt
 from dataclasses import dataclass
 from typing import Any
 
-from ..catalog.assessment import Assessment, Override, Waiver
+from ..catalog import text
+from ..catalog.assessment import Assessment, Implementation, Override, Waiver
 from ..catalog.models import Control, Profile
 from ..results import model as rm
 from . import scoring
@@ -53,8 +54,14 @@ def procedures(control: Control, assessment: Assessment) -> list[rm.ProcedureOut
             date=entry.date.isoformat() if entry and entry.date else None,
             note=entry.note if entry else None,
             weight=procedure.weight or 1.0,
+            objectives=list(entry.objectives or procedure.objectives) if entry else [],
         ))
     return out
+
+
+def not_assessed(checks: list[rm.CheckResult], procs: list[rm.ProcedureOutcome]) -> bool:
+    """Nothing was tried: no check ran (pass, fail or error) and no procedure was performed."""
+    return all(c.outcome == "not-run" for c in checks) and all(p.result == "not-performed" for p in procs)
 
 
 def check_results(plan: ControlPlan, outcomes: list[CheckOutcome | None]) -> list[rm.CheckResult]:
@@ -87,7 +94,8 @@ def _waive(waiver: Waiver, plan: ControlPlan, computed: str, profile: Profile, a
 
 
 def judge(plan: ControlPlan, outcomes: list[CheckOutcome | None], assessment: Assessment, profile: Profile,
-          as_of: _dt.date, waiver: Waiver | None, override: Override | None) -> Judgement:
+          as_of: _dt.date, waiver: Waiver | None, override: Override | None,
+          implementation: Implementation | None = None) -> Judgement:
     """Status, credit, notes and trace of one control."""
     control = plan.control
     threshold = profile.scoring.partial_threshold
@@ -105,6 +113,9 @@ def judge(plan: ControlPlan, outcomes: list[CheckOutcome | None], assessment: As
         computed, credit_out = "insufficient-evidence", 0.0
         gaps = "; ".join(p for u in plan.evidence if u.required for p in u.problems)
         explanation = f"insufficient evidence, credit 0: {gaps[:400]}"
+    elif not_assessed(checks, procs):
+        computed, credit_out = "not-assessed", None
+        explanation = "not assessed: no check ran and no procedure result was recorded; left out of the score"
     else:
         computed, credit_out = scoring.status_from_credit(credit, threshold), credit
         explanation = f"{arithmetic} = {credit:.4f} -> {computed} (partial threshold {threshold:g})"
@@ -130,10 +141,17 @@ def judge(plan: ControlPlan, outcomes: list[CheckOutcome | None], assessment: As
     weight = profile.weight(control)
     rounded = None if credit_out is None else round(credit_out, 4)
     result = rm.ControlResult(
-        id=control.id, family=control.family, title=control.title, objective=control.objective,
+        id=control.id, family=control.family, title=control.title, label=control.label, parent=control.parent,
+        objective=text.substitute(control.objective_text, plan.params, control.params),
+        statement=text.lines(control.statement, plan.params, control.params),
+        guidance=control.guidance,
+        objectives=text.lines(control.objectives, plan.params, control.params),
+        related=list(control.related),
+        implementation=rm.ImplementationInfo(**implementation.model_dump(exclude={"control"}))
+        if implementation else None,
         severity=control.severity, weight=weight, status=status,
         computed_status=computed,
-        credit=rounded, references=control.references.model_dump(mode="json", exclude_none=True),
+        credit=rounded, references={k: v for k, v in control.references.model_dump(mode="json").items() if v},
         params=plan.params, evidence=plan.evidence, checks=checks, procedures=procs,
         waiver=waiver_info, override=override_info, not_applicable=plan.not_applicable,
         remediation=control.remediation, notes=notes,

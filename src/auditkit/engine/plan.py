@@ -65,10 +65,19 @@ def check_tasks(control: Control, params: dict[str, Any], evidence: EvidenceSet
     by_variable = {req.variable: req.kind for req in control.evidence}
     for check in control.checks:
         variables: set[str] = set()
+        used: set[str] = set()
         for source in check.expressions.values():
-            variables |= compile_expr(source).free_variables
+            compiled = compile_expr(source)
+            variables |= compiled.free_variables
+            used |= compiled.params
         kinds = sorted(by_variable[v] for v in variables if v in by_variable)
         kinds_used.append(kinds)
+        unset = sorted(used - set(params))
+        if unset:
+            tasks.append(None)
+            preset.append(CheckOutcome("error", f"parameter {', '.join(unset)} has no value: assign it in the "
+                                                "profile (params or set_parameters)"))
+            continue
         missing = [k for k in kinds if not evidence.has_sound(k)]
         if missing:
             tasks.append(None)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from ..catalog.models import Profile
 
 STATUSES = ("satisfied", "partially-satisfied", "not-satisfied", "insufficient-evidence",
-            "not-applicable", "waived")
-UNSCORED = ("not-applicable", "waived")
+            "not-applicable", "waived", "not-assessed")
+UNSCORED = ("not-applicable", "waived", "not-assessed")
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO, Literal, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, cast
 
 from ..errors import InvalidInputError
 from ..progress import progress_bar
@@ -28,7 +28,12 @@ from .names import MANIFEST_NAME, SIGNATURE_NAME
 from .parsers import STRUCTURED, parse_content
 from .reader import Reader, iter_chunks, open_reader
 
+if TYPE_CHECKING:
+    from ..signing.cms import CmsSigner, Trust
+
 Integrity = Literal["ok", "missing", "hash-mismatch", "size-mismatch", "unparseable", "too-large"]
+INTEGRITY_FAILURES = frozenset({"hash-mismatch", "size-mismatch"})
+"""Verdicts meaning a file's bytes are not the ones the manifest pins (exit 4, not 3)."""
 MAX_SIGNATURE_SIZE = 1024 * 1024
 PROGRESS_MIN = 64 * 1024 * 1024
 
@@ -66,6 +71,11 @@ class Bundle:
         self.signed = False
         """True once :meth:`verify_signature` has accepted the signature."""
         self.signer: str | None = None
+        """The verified signer's subject (RFC 4514)."""
+        self.signer_fingerprint: str | None = None
+        """SHA-256 of the verified signer's certificate."""
+        self.signer_anchor: str | None = None
+        """The trusted CA the signer's chain ends at."""
         self.limits = reader.limits
         self._reader = reader
 
@@ -103,8 +113,8 @@ class Bundle:
         """The RFC 8785 canonical manifest bytes (what the root hash and signature cover)."""
         return canonical_bytes(self.manifest_data)
 
-    def verify_signature(self, trust: Path) -> str:
-        """Check ``manifest.sig`` against the CA certificates in ``trust``; return the signer.
+    def verify_signature(self, trust: Trust) -> CmsSigner:
+        """Check ``manifest.sig`` against the CA certificates in ``trust`` (one file or several).
 
         Raises :class:`~auditkit.errors.IntegrityError` when unsigned or invalid.
         """
@@ -121,7 +131,9 @@ class Bundle:
             self.signature, self.canonical_manifest(), trust, where=self.where(SIGNATURE_NAME)
         )
         self.signed = True
-        self.signer = signer
+        self.signer = signer.subject
+        self.signer_fingerprint = signer.fingerprint
+        self.signer_anchor = signer.trust_anchor
         return signer
 
     def close(self) -> None:

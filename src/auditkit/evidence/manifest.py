@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
@@ -140,13 +140,14 @@ def schema_problems(located: yamlio.Located, *, draft: bool = False) -> list[str
 def _instant(value: Any) -> datetime | None:
     try:
         moment = datetime.fromisoformat(str(value))
-    except (TypeError, ValueError):
-        return None  # reported by the schema
-    return moment if moment.tzinfo is not None else None
+        return moment.astimezone(UTC) if moment.tzinfo is not None else None
+    except (TypeError, ValueError, OverflowError):
+        return None  # reported by the schema or check_instant
 
 
 def semantic_problems(located: yamlio.Located) -> list[str]:
-    """What the schema cannot express: duplicate or reserved paths, reversed periods, file types."""
+    """What the schema cannot express: duplicate or reserved paths, reversed periods, file types,
+    timestamps whose offset takes them outside the calendar in UTC (``0001-01-01T00:30:00+01:00``)."""
     data = located.data
     problems: list[str] = []
 
@@ -161,7 +162,19 @@ def semantic_problems(located: yamlio.Located) -> list[str]:
             except (TypeError, ValueError):
                 pass  # reported by the schema or the models
 
+    def check_instant(value: Any, ptr: str) -> None:
+        if isinstance(value, str):
+            try:
+                datetime.fromisoformat(value).astimezone(UTC)
+            except OverflowError:
+                problems.append(_line(
+                    located, ptr, f"{value} falls outside the years 1-9999 once converted to UTC"
+                ))
+            except ValueError:
+                pass  # reported by the schema or the models
+
     check_period(data.get("bundle", {}).get("period"), "/bundle/period")
+    check_instant(data.get("bundle", {}).get("created"), "/bundle/created")
     created = _instant(data.get("bundle", {}).get("created"))
     seen: dict[str, int] = {}
     for index, item in enumerate(data.get("items") or []):
@@ -169,6 +182,7 @@ def semantic_problems(located: yamlio.Located) -> list[str]:
             continue
         ptr = f"/items/{index}"
         check_period(item.get("period"), ptr + "/period")
+        check_instant(item.get("collected_at"), ptr + "/collected_at")
         collected = _instant(item.get("collected_at"))
         if created is not None and collected is not None and collected > created:
             problems.append(_line(

@@ -18,6 +18,7 @@ lists what is wrong, one line each:
 
 from __future__ import annotations
 
+import calendar
 import datetime as _dt
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -69,41 +70,46 @@ def _collected_day(item: ManifestItem) -> _dt.date:
     return stamp.date()
 
 
-def _slice_of(day: _dt.date, unit: str) -> tuple[_dt.date, _dt.date]:
+def _slice_index(day: _dt.date, unit: str) -> int:
+    """Ordinal of the calendar month, quarter or year holding ``day``."""
     if unit == "yearly":
-        return _dt.date(day.year, 1, 1), _dt.date(day.year, 12, 31)
-    first_month = day.month if unit == "monthly" else 3 * ((day.month - 1) // 3) + 1
-    start = _dt.date(day.year, first_month, 1)
-    months = 1 if unit == "monthly" else 3
-    year, month = divmod(first_month - 1 + months, 12)
-    end = _dt.date(day.year + year, month + 1, 1) - _ONE_DAY
-    return start, end
+        return day.year
+    if unit == "monthly":
+        return day.year * 12 + day.month - 1
+    return day.year * 4 + (day.month - 1) // 3
+
+
+def _slice_at(index: int, unit: str) -> tuple[_dt.date, _dt.date]:
+    """First and last day of the slice numbered ``index`` (see :func:`_slice_index`)."""
+    if unit == "yearly":
+        return _dt.date(index, 1, 1), _dt.date(index, 12, 31)
+    year, part = divmod(index, 12 if unit == "monthly" else 4)
+    first = part + 1 if unit == "monthly" else 3 * part + 1
+    last = first if unit == "monthly" else first + 2
+    return _dt.date(year, first, 1), _dt.date(year, last, calendar.monthrange(year, last)[1])
 
 
 def calendar_slices(start: _dt.date, end: _dt.date, unit: str) -> list[tuple[_dt.date, _dt.date]]:
     """The calendar months, quarters or years overlapping start..end (``unit``: monthly...)."""
-    slices = []
-    day = start
-    while day <= end:
-        piece = _slice_of(day, unit)
-        slices.append(piece)
-        day = piece[1] + _ONE_DAY
-    return slices
+    return [_slice_at(i, unit) for i in range(_slice_index(start, unit), _slice_index(end, unit) + 1)]
 
 
 def _label(piece: tuple[_dt.date, _dt.date], unit: str) -> str:
     start = piece[0]
     if unit == "monthly":
-        return f"{start:%Y-%m}"
+        return f"{start.year:04d}-{start.month:02d}"
     if unit == "quarterly":
-        return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
-    return str(start.year)
+        return f"{start.year:04d}-Q{(start.month - 1) // 3 + 1}"
+    return f"{start.year:04d}"
 
 
 def uncovered(
     intervals: Sequence[tuple[_dt.date, _dt.date]], start: _dt.date, end: _dt.date
 ) -> list[tuple[_dt.date, _dt.date]]:
-    """The spans of start..end (inclusive days) that no interval covers."""
+    """The spans of start..end (inclusive days) that no interval covers.
+
+    Safe at the ends of the calendar (0001-01-01, 9999-12-31): no day is computed
+    outside start..end."""
     gaps = []
     cursor = start
     for low, high in sorted(intervals):
@@ -113,12 +119,39 @@ def uncovered(
             break
         if low > cursor:
             gaps.append((cursor, min(low - _ONE_DAY, end)))
+        if high >= end:
+            return gaps
         cursor = max(cursor, high + _ONE_DAY)
-        if cursor > end:
-            break
-    if cursor <= end:
-        gaps.append((cursor, end))
+    gaps.append((cursor, end))
     return gaps
+
+
+def _listed(names: list[str], total: int) -> str:
+    more = f" and {total - len(names)} more" if total > len(names) else ""
+    return ", ".join(names) + more
+
+
+def _slice_problem(kind: str, items: Sequence[ManifestItem], start: _dt.date, end: _dt.date, unit: str) -> str | None:
+    """Which slices of start..end hold no item; counted, not enumerated, so a
+    10,000-year period costs no more than a quarter."""
+    held = {_slice_index(_collected_day(i), unit) for i in items}
+    held |= {
+        _slice_index(i.period.start, unit)
+        for i in items
+        if i.period is not None and _slice_index(i.period.start, unit) == _slice_index(i.period.end, unit)
+    }
+    first, last = _slice_index(start, unit), _slice_index(end, unit)
+    total = last - first + 1 - sum(1 for index in held if first <= index <= last)
+    if total == 0:
+        return None
+    shown: list[str] = []
+    index = first
+    while len(shown) < MAX_LISTED_GAPS and index <= last:
+        if index not in held:
+            shown.append(_label(_slice_at(index, unit), unit))
+        index += 1
+    name = {"monthly": "month", "quarterly": "quarter", "yearly": "year"}[unit]
+    return f"{kind}: no item for {name}{'s' if total > 1 else ''} {_listed(shown, total)} of the period {start}..{end}"
 
 
 def evidence_problems(
@@ -167,24 +200,12 @@ def evidence_problems(
         ]
         gaps = uncovered(spans, start, end)
         if gaps:
-            shown = ", ".join(f"{a}..{b}" if a != b else str(a) for a, b in gaps[:MAX_LISTED_GAPS])
-            more = f" and {len(gaps) - MAX_LISTED_GAPS} more" if len(gaps) > MAX_LISTED_GAPS else ""
+            shown = [f"{a}..{b}" if a != b else str(a) for a, b in gaps[:MAX_LISTED_GAPS]]
             problems.append(
-                f"{kind}: items do not cover the period {start}..{end}: missing {shown}{more}"
+                f"{kind}: items do not cover the period {start}..{end}: missing {_listed(shown, len(gaps))}"
             )
     elif coverage in ("monthly", "quarterly", "yearly"):
-        missing = []
-        for low, high in calendar_slices(start, end, coverage):
-            if not any(
-                (i.period is not None and low <= i.period.start and i.period.end <= high)
-                or low <= _collected_day(i) <= high
-                for i in mine
-            ):
-                missing.append(_label((low, high), coverage))
-        if missing:
-            unit = {"monthly": "month", "quarterly": "quarter", "yearly": "year"}[coverage]
-            problems.append(
-                f"{kind}: no item for {unit}{'s' if len(missing) > 1 else ''} "
-                f"{', '.join(missing)} of the period {start}..{end}"
-            )
+        problem = _slice_problem(kind, mine, start, end, coverage)
+        if problem:
+            problems.append(problem)
     return problems

@@ -13,7 +13,7 @@ else :class:`~auditkit.errors.InvalidInputError` / ``ProblemList`` (exit 3).
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,8 +30,6 @@ if TYPE_CHECKING:
     from .bundle import Bundle
 
 PROGRESS_MIN = 64 * 1024 * 1024
-
-_INTEGRITY = {"hash-mismatch", "size-mismatch"}
 
 
 class BundleIntegrityError(IntegrityError):
@@ -60,6 +58,10 @@ class VerificationReport:
     """True only when a signature was verified against a trust anchor."""
     signer: str | None
     warnings: list[str] = field(default_factory=list)
+    signer_fingerprint: str | None = None
+    """SHA-256 of the verified signer's certificate."""
+    signature_present: bool = False
+    """``manifest.sig`` exists (checked only when ``signed``)."""
 
 
 def raise_problems(integrity: list[str], invalid: list[str]) -> None:
@@ -109,7 +111,7 @@ def sufficiency_problems(
 def verify_bundle(
     source: Path,
     *,
-    trust: Path | None = None,
+    trust: Path | Sequence[Path] | None = None,
     limits: Limits | None = None,
     catalog: Any = None,
     profile: Any = None,
@@ -146,14 +148,14 @@ def verify_bundle(
 
 def _verify(
     bundle: Bundle,
-    trust: Path | None,
+    trust: Path | Sequence[Path] | None,
     catalog: Any,
     profile: Any,
     as_of: _dt.date | None,
     advance: Any,
     known_kinds: set[str] | None = None,
 ) -> VerificationReport:
-    from .bundle import check_items
+    from .bundle import INTEGRITY_FAILURES, check_items
     from .kinds import declared_kinds, kind_problems
 
     integrity: list[str] = []
@@ -166,7 +168,7 @@ def _verify(
                 f"{bundle.where(name)}: in the bundle but not listed in the manifest "
                 "(run 'auditkit bundle seal --add-unlisted' or remove it)"
             )
-    if trust is not None:
+    if trust is not None and (isinstance(trust, str | Path) or len(trust)):
         try:
             bundle.verify_signature(trust)
         except IntegrityError as exc:
@@ -180,7 +182,7 @@ def _verify(
         if loaded.integrity == "ok":
             continue
         line = loaded.problem or f"{bundle.where(loaded.item.path)}: {loaded.integrity}"
-        (integrity if loaded.integrity in _INTEGRITY else invalid).append(line)
+        (integrity if loaded.integrity in INTEGRITY_FAILURES else invalid).append(line)
     kinds = [(i, item.kind) for i, item in enumerate(bundle.manifest.items)]
     where = bundle.where("manifest.yaml")
     if catalog is not None:
@@ -203,4 +205,6 @@ def _verify(
         signed=bundle.signed,
         signer=bundle.signer,
         warnings=warnings,
+        signer_fingerprint=bundle.signer_fingerprint,
+        signature_present=bundle.signature is not None,
     )

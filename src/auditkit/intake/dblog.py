@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .log import Head, LogEntry, LogReport, _canonical, verify_lines
@@ -71,3 +72,25 @@ def _rows(index: PostgresIndex) -> Iterator[tuple[int, bytes, int]]:
 def verify_database_log(index: PostgresIndex) -> LogReport:
     """Walk the whole chain in ``intake_log`` against the head row; raises naming each bad entry."""
     return verify_lines(_rows(index), f"{index.where}#intake_log", index.log_head())
+
+
+def import_log(index: PostgresIndex, path: Path, anchor: Head) -> LogReport:
+    """Copy a file log, verified against ``anchor``, into an empty ``intake_log`` line for line.
+
+    Sequence numbers and hashes stay the same, so every receipt still points at its entry.
+    """
+    from ..errors import UsageError
+    from .log import verify_log
+
+    report = verify_log(path, anchor)
+    with index.transaction() as conn:
+        seq = conn.execute("SELECT seq FROM log_anchor WHERE id = 1 FOR UPDATE").fetchone()[0]
+        if int(seq) != 0:
+            raise UsageError("the target database already has an intake log", where=index.where,
+                             hint="migrate into a new, empty database")
+        with open(path, "rb") as handle, conn.cursor().copy("COPY intake_log (seq, line) FROM STDIN") as copy:
+            for number, raw in enumerate(handle, start=1):
+                copy.write_row((number, raw.rstrip(b"\n").decode()))
+        conn.execute("UPDATE log_anchor SET seq = %s, sha256 = %s, end_offset = %s WHERE id = 1",
+                     report.last)
+    return report

@@ -66,11 +66,13 @@ class PostgresIndex:
             psycopg.InterfaceError,
         )
         try:
+            psycopg.connect(url, connect_timeout=5).close()  # fail fast: refused, no such db
             self._pool = ConnectionPool(
                 url,
                 min_size=1,
                 max_size=max_connections,
-                timeout=10,
+                timeout=5,
+                reconnect_timeout=3600,
                 open=False,
                 check=ConnectionPool.check_connection,
                 kwargs={"autocommit": True, "connect_timeout": 5},

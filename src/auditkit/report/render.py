@@ -27,9 +27,9 @@ from typing import Any
 
 from ..catalog.assessment import UNRECORDED_AUDITOR
 from ..catalog.models import SEVERITY_ORDER, id_key
-from ..errors import InternalError, InvalidInputError
+from ..errors import IntegrityError, InternalError, InvalidInputError
 from ..fsio import write_bytes, write_text
-from ..results.model import Results
+from ..results.model import IntegrityFailure, Results
 from .env import make_environment, template_dir
 
 TEMPLATE = "report.html.j2"
@@ -48,6 +48,7 @@ STATUSES = (
     "insufficient-evidence",
     "waived",
     "not-applicable",
+    "not-assessed",
 )
 
 
@@ -92,6 +93,22 @@ def _load(source: Results | Path | str) -> tuple[Results, bytes, str]:
     return results_from_bytes(raw, str(path)), raw, str(path)
 
 
+def integrity_failures(results: Results) -> list[IntegrityFailure]:
+    """The evidence files the results record as failing their manifest hash or size.
+
+    The bundle-level list, plus any item whose own verdict says so (results written
+    before that list existed, or edited by hand), so none can be missed.
+    """
+    from ..evidence.bundle import INTEGRITY_FAILURES
+
+    found = {f.path: f for f in results.bundle.integrity_failures}
+    for item in results.bundle.items:
+        if item.integrity in INTEGRITY_FAILURES and item.path not in found:
+            found[item.path] = IntegrityFailure(path=item.path, integrity=item.integrity,
+                                                problem=item.problem or item.integrity)
+    return sorted(found.values(), key=lambda f: f.path)
+
+
 def build_context(
     results: Results, *, results_sha256: str, manifest_sha256: str | None, signed: bool = False
 ) -> dict[str, Any]:
@@ -99,10 +116,14 @@ def build_context(
     a = results.assessment
     family_by_id = {f.id: f for f in results.families}
     controls_by_family = []
+    untested_by_family = []
     for family in results.families:
-        controls = [c for c in results.controls if c.family == family.id]
+        controls = [c for c in results.controls if c.family == family.id and c.status != "not-assessed"]
+        untested = [c for c in results.controls if c.family == family.id and c.status == "not-assessed"]
         if controls:
             controls_by_family.append((family, controls))
+        if untested:
+            untested_by_family.append((family, untested))
     orphans = [c for c in results.controls if c.family not in family_by_id]
     if orphans:
         raise InvalidInputError(
@@ -138,15 +159,20 @@ def build_context(
         "results_sha256": results_sha256,
         "manifest_sha256": manifest_sha256,
         "controls_by_family": controls_by_family,
+        "untested_by_family": untested_by_family,
+        "untested_count": sum(len(c) for _, c in untested_by_family),
         "findings": findings,
         "finding_counts": sorted(counts.items(), key=lambda kv: SEVERITY_ORDER.get(kv[0], 9)),
         "items_by_path": {item.path: item for item in results.bundle.items},
+        "labels": {c.id: c.shown_id for c in results.controls},
+        "sections": {c.id for _, controls in controls_by_family for c in controls},
         "ratings": ratings,
         "statuses": STATUSES,
         "severity_weights": sorted(results.profile.severity_weights.items(),
                                    key=lambda kv: (SEVERITY_ORDER.get(kv[0], 9), kv[0])),
         "auditor_recorded": a.auditor.name != UNRECORDED_AUDITOR or bool(a.auditor.organization),
         "signed": signed,
+        "integrity_failures": integrity_failures(results),
     }
 
 
@@ -212,6 +238,7 @@ def render_report(
     html_output: Path | None = None,
     jobs: int = 1,
     signed: bool = False,
+    allow_integrity_failures: bool = False,
 ) -> RenderedReport:
     """Render ``results`` (a results file or model) to an unsigned PDF/A-3b at ``output``.
 
@@ -219,6 +246,11 @@ def render_report(
     ``/AuditkitDraft`` in the document information, so :func:`auditkit.sign_pdf` refuses
     it) unless ``signed=True``: pass that only when the output is signed next, as
     ``auditkit report --sign-key`` and ``auditkit run`` do.
+
+    Results that record evidence integrity failures (files failing their manifest hash
+    or size) are refused with :class:`~auditkit.errors.IntegrityError` (exit 4) unless
+    ``allow_integrity_failures``; the report then states the failures on its cover and
+    in the executive summary.
 
     ``jobs=2`` (opt-in, ``auditkit report --jobs 2``) lays out and draws the two
     halves of the report in two processes and joins them with pikepdf
@@ -230,7 +262,16 @@ def render_report(
 
     from .fetcher import make_fetcher
 
-    model, raw, _source = _load(results)
+    model, raw, source = _load(results)
+    failures = integrity_failures(model)
+    if failures and not allow_integrity_failures:
+        names = ", ".join(f.path for f in failures[:5]) + (" …" if len(failures) > 5 else "")
+        raise IntegrityError(
+            f"the results record {len(failures)} evidence file{'s' if len(failures) != 1 else ''} failing "
+            f"the manifest's hash or size ({names}); refusing to render them as a report",
+            where=source, hint="pass --allow-integrity-failures to render a report that states the "
+            "failures on its cover",
+        )
     if manifest_bytes is not None and len(manifest_bytes) > MAX_MANIFEST_BYTES:
         raise InvalidInputError("manifest too large to embed", where=MANIFEST_NAME)
     results_sha256 = hashlib.sha256(raw).hexdigest()

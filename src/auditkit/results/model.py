@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict
 
 Outcome = Literal["pass", "fail", "error", "not-run"]
 Status = Literal[
-    "satisfied", "partially-satisfied", "not-satisfied", "insufficient-evidence", "not-applicable", "waived"
+    "satisfied", "partially-satisfied", "not-satisfied", "insufficient-evidence", "not-applicable", "waived",
+    "not-assessed",
 ]
 ProcedureResult = Literal["affirmed", "not-affirmed", "not-performed"]
 RESULTS_SCHEMA_VERSION = "1.0"
@@ -38,10 +39,21 @@ class ToolInfo(Model):
     version: str
 
 
+class Framework(Model):
+    """The published framework an imported family came from (OSCAL catalog metadata)."""
+
+    title: str
+    version: str | None = None
+    oscal_version: str | None = None
+    catalog_uuid: str | None = None
+    profile: str | None = None
+
+
 class FamilyRef(Model):
     id: str
     title: str
     version: str | None = None
+    framework: Framework | None = None
 
 
 class CatalogInfo(Model):
@@ -76,6 +88,28 @@ class EvidenceItem(Model):
     problem: str | None = None
 
 
+class IntegrityFailure(Model):
+    """An evidence file whose bytes are not the ones the manifest pins (assessed anyway)."""
+
+    path: str
+    integrity: Literal["hash-mismatch", "size-mismatch"]
+    problem: str
+
+
+class BundleSignature(Model):
+    """What the assessment established about the bundle's ``manifest.sig``."""
+
+    status: Literal["verified", "not-checked", "absent"]
+    """``verified`` against a trust anchor given with ``--trust``; ``not-checked``: present,
+    no trust anchor given; ``absent``: the bundle has no signature."""
+    signer: str | None = None
+    """The verified signer's certificate subject (RFC 4514)."""
+    fingerprint: str | None = None
+    """SHA-256 of the verified signer's certificate (DER), hex."""
+    trust_anchor: str | None = None
+    """The trusted CA certificate the signer's chain ends at."""
+
+
 class BundleInfo(Model):
     id: str
     organization: str
@@ -84,6 +118,11 @@ class BundleInfo(Model):
     submitted_by: Person | None = None
     created: str | None = None
     signed: bool = False
+    """True only when the signature was verified against a trust anchor."""
+    signature: BundleSignature | None = None
+    """None when not recorded (the engine called without the CLI's signature check)."""
+    integrity_failures: list[IntegrityFailure] = []
+    """Files failing their manifest hash or size; non-empty only with --allow-integrity-failures."""
     items: list[EvidenceItem]
 
 
@@ -119,6 +158,34 @@ class ProcedureOutcome(Model):
     date: str | None = None
     note: str | None = None
     weight: float = 1.0
+    objectives: list[str] = []
+    """Assessment objectives the recorded result covers."""
+
+
+class Segment(Model):
+    """A run of control text; ``param`` marks an inserted parameter value (``assigned``) or its placeholder."""
+
+    text: str
+    param: str | None = None
+    assigned: bool | None = None
+
+
+class TextLine(Model):
+    """One item of a control statement or of its assessment objectives, at its list depth."""
+
+    id: str | None = None
+    label: str | None = None
+    level: int = 0
+    segments: list[Segment]
+
+
+class ImplementationInfo(Model):
+    """The auditee's implementation status and origination, as the assessment file records it."""
+
+    status: str | None = None
+    origination: str | None = None
+    provided_by: str | None = None
+    note: str | None = None
 
 
 class EvidenceUse(Model):
@@ -150,7 +217,14 @@ class ControlResult(Model):
     id: str
     family: str
     title: str
+    label: str | None = None
+    parent: str | None = None
     objective: str
+    statement: list[TextLine] = []
+    guidance: str | None = None
+    objectives: list[TextLine] = []
+    related: list[str] = []
+    implementation: ImplementationInfo | None = None
     severity: str
     weight: float
     status: Status
@@ -164,8 +238,13 @@ class ControlResult(Model):
     waiver: WaiverInfo | None = None
     override: OverrideInfo | None = None
     not_applicable: str | None = None
-    remediation: str
+    remediation: str | None = None
     notes: list[str] = []
+
+    @property
+    def shown_id(self) -> str:
+        """The id as people read it: the label (``AC-2(1)``) where the catalog gives one."""
+        return self.label or self.id
 
 
 class FamilyScore(Model):
@@ -192,7 +271,7 @@ class Finding(Model):
     status: Status
     title: str
     summary: str
-    remediation: str
+    remediation: str | None = None
 
 
 class TraceEntry(Model):

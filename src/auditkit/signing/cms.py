@@ -22,12 +22,29 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import IntegrityError, InvalidInputError
 
 _DIGESTS = {"sha256": "SHA256", "sha384": "SHA384", "sha512": "SHA512"}
+
+Trust = Path | Sequence[Path]
+"""One PEM/DER file of CA certificates, or several."""
+
+
+@dataclass(frozen=True)
+class CmsSigner:
+    """Who made a signature that :func:`verify_detached` accepted."""
+
+    subject: str
+    """The signer certificate's subject, RFC 4514."""
+    fingerprint: str
+    """SHA-256 of the signer certificate (DER), lowercase hex."""
+    trust_anchor: str
+    """Subject (RFC 4514) of the trusted CA certificate the chain ends at."""
 
 
 def sign_detached(content: bytes, key_file: Path, passphrase: bytes | None) -> bytes:
@@ -55,7 +72,19 @@ def _fail(message: str, where: str, hint: str | None = None) -> IntegrityError:
     return IntegrityError(f"bad signature: {message}", where=where, hint=hint)
 
 
-def _load_trust(trust: Path) -> list[Any]:
+def _load_trust(trust: Trust) -> list[Any]:
+    paths = [trust] if isinstance(trust, str | Path) else list(trust)
+    if not paths:
+        raise InvalidInputError("no trust anchor given", hint="pass --trust CA.pem")
+    return [anchor for path in paths for anchor in _load_trust_file(Path(path))]
+
+
+def _names(trust: Trust) -> str:
+    paths = [trust] if isinstance(trust, str | Path) else list(trust)
+    return ", ".join(str(p) for p in paths)
+
+
+def _load_trust_file(trust: Path) -> list[Any]:
     from cryptography import x509
 
     try:
@@ -154,18 +183,20 @@ def _check_key_usage(cert: Any, where: str) -> None:
 def verify_detached(
     signature: bytes,
     content: bytes,
-    trust: Path,
+    trust: Trust,
     *,
     where: str = "manifest.sig",
     at: _dt.datetime | None = None,
-) -> str:
+) -> CmsSigner:
     """Check a detached CMS ``signature`` over ``content`` against CA certificates in ``trust``.
 
-    Returns the signer's subject (RFC 4514). Raises :class:`IntegrityError` on any failure.
+    Returns the signer (subject, certificate fingerprint, trust anchor). Raises
+    :class:`IntegrityError` on any failure.
     """
     from asn1crypto import cms as acms
     from cryptography import x509
     from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import serialization
     from cryptography.x509 import verification
 
     anchors = _load_trust(trust)
@@ -233,11 +264,15 @@ def verify_detached(
             ca_policy=verification.ExtensionPolicy.webpki_defaults_ca(),
             ee_policy=verification.ExtensionPolicy.permit_all(),
         )
-        builder.build_client_verifier().verify(leaf, intermediates)
+        chain = builder.build_client_verifier().verify(leaf, intermediates).chain
     except verification.VerificationError as exc:
         raise IntegrityError(
             f"untrusted signature: {_untrusted(leaf, intermediates, anchors, str(exc))}",
             where=where,
-            hint=f"check that --trust {trust} is the submitter's CA certificate",
+            hint=f"check that --trust {_names(trust)} is the submitter's CA certificate",
         ) from None
-    return str(leaf.subject.rfc4514_string())
+    return CmsSigner(
+        subject=str(leaf.subject.rfc4514_string()),
+        fingerprint=hashlib.sha256(leaf.public_bytes(serialization.Encoding.DER)).hexdigest(),
+        trust_anchor=str(chain[-1].subject.rfc4514_string()),
+    )

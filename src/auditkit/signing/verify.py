@@ -14,7 +14,9 @@ raises one :class:`~auditkit.errors.IntegrityError` listing them all; it returns
 * the embedded ``results.json`` is present once and its SHA-256 equals the digest
   recorded at render time in the document information (covered by the signature),
   and likewise ``manifest.yaml`` when its digest was recorded;
-* with ``bundle``, the bundle's root hash equals the one the results name.
+* with ``bundle``, the bundle passes the full verification of ``auditkit bundle
+  verify`` (:mod:`.recheck`) and its root hash (and verified signer, if recorded)
+  equals the one the results name.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import AuditkitError, IntegrityError, UsageError
+from ..errors import IntegrityError, UsageError
 from .pades import DEFAULT_FIELD
 
 RESULTS_NAME = "results.json"
@@ -68,7 +70,11 @@ class ReportVerification:
     bundle_root_hash: str | None
     """Root hash named in the results, if any."""
     bundle_checked: bool
-    """The root hash was compared with a bundle given to the verifier."""
+    """A bundle given to the verifier was re-verified in full and matches the results."""
+    bundle_checks: tuple[str, ...] = ()
+    """What the bundle re-verification checked, one line each."""
+    integrity_failures: tuple[str, ...] = ()
+    """Evidence files the results record as failing their hash (assessed anyway)."""
 
     def lines(self) -> list[str]:
         """A human summary, one fact a line."""
@@ -90,9 +96,16 @@ class ReportVerification:
         if self.manifest_sha256:
             out.append(f"  manifest:    {MANIFEST_NAME} sha256:{self.manifest_sha256} matches")
         if self.bundle_checked:
-            out.append(f"  bundle:      root hash {self.bundle_root_hash} matches")
+            out.append("  bundle:      re-verified in full (the checks of `auditkit bundle verify`):")
+            out.extend(f"               {line}" for line in self.bundle_checks)
         elif self.bundle_root_hash:
-            out.append(f"  bundle:      root hash {self.bundle_root_hash} (not re-checked)")
+            out.append(f"  bundle:      root hash {self.bundle_root_hash} (not re-checked: pass --bundle)")
+        if self.integrity_failures:
+            out.append(
+                f"  WARNING:     the results record {len(self.integrity_failures)} evidence file(s) failing "
+                f"their manifest hash, assessed anyway (--allow-integrity-failures), as the report "
+                f"states: {', '.join(self.integrity_failures)}"
+            )
         return out
 
 
@@ -168,15 +181,12 @@ def _results_root_hash(results: Any) -> str | None:
     return None
 
 
-def _strip_algo(value: str) -> str:
-    return value.split(":", 1)[1] if value.lower().startswith("sha256:") else value
-
-
 def verify_report(
     pdf: Path,
     *,
     trust: Path | Sequence[Path] | None,
     bundle: Path | None = None,
+    bundle_trust: Sequence[Path] = (),
     field_name: str = DEFAULT_FIELD,
 ) -> ReportVerification:
     """Verify a signed report; raise :class:`IntegrityError` with every failed check as lines."""
@@ -255,28 +265,26 @@ def verify_report(
     if ts is not None and not (ts.intact and ts.valid and ts.trusted):
         problems.append("the signature time-stamp token is not intact, valid and trusted")
 
-    results_digest, manifest_digest, bundle_root = _check_attachments(reader, problems)
+    results_digest, manifest_digest, recorded = _check_attachments(reader, problems)
+    bundle_root = _results_root_hash(recorded)
+    recorded_bundle = recorded.get("bundle") if isinstance(recorded, dict) else None
+    recorded_bundle = recorded_bundle if isinstance(recorded_bundle, dict) else {}
 
-    bundle_checked = False
+    bundle_checks: list[str] = []
     if bundle is not None:
-        from ..evidence import open_bundle
+        from .recheck import recheck_bundle
 
-        actual = ""
-        try:
-            with open_bundle(bundle) as opened:
-                actual = str(opened.root_hash)
-        except AuditkitError as exc:
-            problems.append(f"the bundle cannot be opened: {exc.render()}")
-        if not actual:
-            pass
-        elif bundle_root is None:
-            problems.append("the results name no bundle root hash to compare with --bundle")
-        elif _strip_algo(actual).lower() != _strip_algo(bundle_root).lower():
-            problems.append(
-                f"the bundle root hash {actual} differs from the one in the results {bundle_root}"
-            )
-        else:
-            bundle_checked = True
+        before = len(problems)
+        bundle_checks = recheck_bundle(
+            Path(bundle), bundle_root, recorded_bundle.get("signature"), bundle_trust, problems
+        )
+        bundle_checked = len(problems) == before
+    else:
+        bundle_checked = False
+    failures = recorded_bundle.get("integrity_failures")
+    failing = tuple(
+        str(f.get("path")) for f in (failures if isinstance(failures, list) else []) if isinstance(f, dict)
+    )
 
     if problems:
         raise fail()
@@ -299,6 +307,8 @@ def verify_report(
         manifest_sha256=manifest_digest,
         bundle_root_hash=bundle_root,
         bundle_checked=bundle_checked,
+        bundle_checks=tuple(bundle_checks),
+        integrity_failures=failing,
     )
 
 
@@ -342,7 +352,7 @@ def _contents_problems(data: bytes, emb: Any) -> list[str]:
 
 def _check_attachments(
     reader: Any, problems: list[str]
-) -> tuple[str | None, str | None, str | None]:
+) -> tuple[str | None, str | None, Any]:
     """Check the embedded results (and manifest) against the digests recorded in the document."""
     try:
         files = embedded_files(reader)
@@ -352,7 +362,7 @@ def _check_attachments(
         return None, None, None
     results = [content for name, content in files if name == RESULTS_NAME]
     manifests = [content for name, content in files if name == MANIFEST_NAME]
-    bundle_root: str | None = None
+    recorded: Any = None
     results_digest: str | None = None
     if len(results) != 1:
         problems.append(f"expected one embedded {RESULTS_NAME}, found {len(results)}")
@@ -367,7 +377,7 @@ def _check_attachments(
                 f"was rendered from (sha256:{recorded})"
             )
         try:
-            bundle_root = _results_root_hash(json.loads(results[0]))
+            recorded = json.loads(results[0])
         except ValueError:
             problems.append(f"the embedded {RESULTS_NAME} is not valid JSON")
     manifest_digest: str | None = None
@@ -382,7 +392,7 @@ def _check_attachments(
             )
     elif recorded_manifest:
         problems.append(f"the embedded {MANIFEST_NAME} recorded at rendering is missing")
-    return results_digest, manifest_digest, bundle_root
+    return results_digest, manifest_digest, recorded
 
 
 _TRUST_PROBLEMS = {

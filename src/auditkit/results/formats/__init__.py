@@ -26,6 +26,8 @@ FORMATS: dict[str, str] = {
     "csv": "auditkit.results.formats.csv_format",
     "markdown": "auditkit.results.formats.markdown",
     "oscal": "auditkit.results.formats.oscal",
+    "oscal-ap": "auditkit.results.formats.oscal_ap",
+    "oscal-poam": "auditkit.results.formats.oscal_poam",
 }
 
 
