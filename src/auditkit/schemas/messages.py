@@ -30,6 +30,11 @@ _DATES = ("^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$", "^[0-9]{4}-[0-9
 PATTERN_WORDS: dict[str, str] = {
     "^[0-9a-f]{64}$": "a SHA-256 digest: 64 lowercase hexadecimal characters",
     "^[A-Z]{2,6}$": "a family id: 2 to 6 capital letters, e.g. DL",
+    "^[A-Za-z][A-Za-z0-9]{0,15}$": "a family id: a letter, then up to 15 letters or digits, e.g. DL or ac",
+    "^[A-Za-z][A-Za-z0-9]*([-._][A-Za-z0-9]+)*$": (
+        "an id: letters and digits in parts joined by single '-', '.' or '_', e.g. DL-1, DL-1.p1 or ac-2.1"
+    ),
+    "^[A-Za-z][A-Za-z0-9_.\\-]{0,63}$": "an identifier: a letter, then up to 63 letters, digits, '_', '.' or '-'",
     "^[A-Z]{2,6}-[0-9]{1,4}$": "a control id: family id, '-', number, e.g. DL-1",
     "^[A-Z]{2,6}-[0-9]{1,4}\\.[0-9]{1,3}$": "a check id: control id, '.', number, e.g. DL-1.2",
     "^[A-Z]{2,6}-[0-9]{1,4}\\.p[0-9]{1,3}$": "a procedure id: control id, '.p', number, e.g. DL-1.p1",
