@@ -89,6 +89,11 @@ def run_assessment(
         evidence = EvidenceSet.from_bundle(bundle, loaded)
         with bundle.open_member("manifest.yaml") as handle:
             manifest_bytes = handle.read()
+    if assessment is not None:
+        from .catalog.scaffold import assessment_warnings
+
+        notes.extend(f"warning: {line}" for line in assessment_warnings(
+            catalog, loaded_profile, assessment, evidence.organization, filled=True, as_of=as_of))
     if assessment is None:
         day = as_of or _default_as_of(evidence)
         notes.append(f"no assessment file: procedures count as not performed; as-of date {day.isoformat()}")

@@ -20,6 +20,7 @@ from ..errors import EXIT_INTERNAL, AuditkitError, ProblemList
 # name -> "module:attribute"; each module imports only click at top level.
 COMMANDS: dict[str, str] = {
     "assess": "auditkit.cli.assess:assess",
+    "assessment": "auditkit.cli.assessment:assessment",
     "bundle": "auditkit.cli.bundle:bundle",
     "controls": "auditkit.cli.controls:controls",
     "demo": "auditkit.cli.run:demo",
@@ -37,6 +38,10 @@ COMMANDS: dict[str, str] = {
     "keys": "auditkit.cli.report:keys",
     "verify": "auditkit.cli.report:verify",
 }
+
+
+QUIET_LIBRARIES = ("weasyprint", "pyhanko", "pyhanko_certvalidator", "fontTools", "pydyf")
+"""Libraries whose log lines are shown only with ``--debug``."""
 
 
 class AuditkitGroup(click.Group):
@@ -104,6 +109,17 @@ def cli(debug: bool) -> None:
     4 integrity or signature failure, 5 internal error,
     6 intake server unreachable (submit/fetch only).
     """
+    import logging
+
+    if debug:
+        logging.basicConfig(level=logging.WARNING, format="%(name)s: %(levelname)s: %(message)s")
+        return
+    # the libraries' log lines (pyHanko's "Content box width ... too wide", WeasyPrint's layout
+    # remarks) are noise to users; auditkit reports what matters itself. --debug shows them.
+    for name in QUIET_LIBRARIES:
+        logger = logging.getLogger(name)
+        if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+            logger.addHandler(logging.NullHandler())
 
 
 def main(argv: list[str] | None = None) -> None:

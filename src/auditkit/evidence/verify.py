@@ -75,17 +75,9 @@ def raise_problems(integrity: list[str], invalid: list[str]) -> None:
 
 
 def controls_in_scope(catalog: Any, profile: Any) -> list[Any]:
-    controls = list(catalog.controls)
-    if profile is None:
-        return controls
-    chosen = []
-    for control in controls:
-        if hasattr(profile, "in_scope") and not profile.in_scope(control):
-            continue
-        if hasattr(profile, "not_applicable_reason") and profile.not_applicable_reason(control):
-            continue
-        chosen.append(control)
-    return chosen
+    from ..catalog.scaffold import in_scope
+
+    return in_scope(catalog, profile)
 
 
 def sufficiency_problems(

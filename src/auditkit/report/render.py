@@ -20,7 +20,7 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from ..errors import IntegrityError, InternalError, InvalidInputError
 from ..fsio import write_bytes, write_text
 from ..results.model import IntegrityFailure, Results
 from .env import make_environment, template_dir
+from .messages import steps
 
 TEMPLATE = "report.html.j2"
 PDF_VARIANT = "pdf/a-3b"
@@ -239,6 +240,7 @@ def render_report(
     jobs: int = 1,
     signed: bool = False,
     allow_integrity_failures: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> RenderedReport:
     """Render ``results`` (a results file or model) to an unsigned PDF/A-3b at ``output``.
 
@@ -256,6 +258,8 @@ def render_report(
     halves of the report in two processes and joins them with pikepdf
     (:mod:`.parallel`); if that is not possible it renders in one process. It is
     faster only when a second core is actually free.
+
+    ``progress`` is called with each rendering step in words ("laying out pages: page 12").
     """
     import weasyprint
     from weasyprint.urls import FatalURLFetchingError
@@ -297,7 +301,7 @@ def render_report(
                 warnings=parallel.warnings,
             )
         started = time.perf_counter()
-    with _captured_warnings() as collected, _source_date_epoch(moment):
+    with _captured_warnings() as collected, _source_date_epoch(moment), steps(progress):
         try:
             document = weasyprint.HTML(
                 string=html, base_url=folder.resolve().as_uri() + "/", url_fetcher=fetcher
