@@ -55,7 +55,7 @@ def summary_lines(results: Any, stream: TextIO) -> list[str]:
     """The terminal summary: overall verdict, a line per family, the controls that need attention."""
     paint = _Painter(stream)
     overall = results.overall
-    best = max(results.profile.ratings, key=lambda r: float(r.get("min_score", 0)), default={})
+    best: dict[str, Any] = max(results.profile.ratings, key=lambda r: float(r.get("min_score", 0)), default={})
     top = overall.rating == best.get("name", best.get("rating"))
     verdict = paint.mark("satisfied" if top else "not-satisfied")
     a = results.assessment

@@ -53,8 +53,8 @@ def _result(finding: Finding, control: ControlResult | None, rule_index: int | N
         result["locations"] = [
             {"physicalLocation": {"artifactLocation": {"uri": path, "uriBaseId": "BUNDLE"}}} for path in paths
         ]
-    if finding.remediation:
-        result["fixes"] = [{"description": {"text": finding.remediation}}]
+    if finding.remediation:  # not a SARIF "fix": that needs artifact changes; the rule's help says it too
+        result["properties"]["remediation"] = finding.remediation
     return result
 
 
@@ -82,4 +82,7 @@ def render(results: Results) -> bytes:
         },
     }
     log = {"$schema": SCHEMA, "version": VERSION, "runs": [run]}
-    return (json.dumps(log, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+    try:
+        return (json.dumps(log, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates from evidence: escape everything, still valid JSON
+        return (json.dumps(log, indent=2, ensure_ascii=True, allow_nan=False) + "\n").encode("ascii")
