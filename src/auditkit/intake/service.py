@@ -30,8 +30,8 @@ import anyio
 import anyio.to_thread
 
 from .. import __version__
-from ..errors import AuditkitError
-from .models import Principal, Receipt, SignedReceipt, UploadRecord
+from ..errors import AuditkitError, IntegrityError
+from .models import INTEGRITY_PREFIX, Principal, Receipt, SignedReceipt, UploadRecord
 from .problems import (
     ApiError,
     BadRequest,
@@ -267,7 +267,10 @@ class IntakeService:
         try:
             report = verify_bundle(archive, limits=self.settings.verify_limits)
         except AuditkitError as exc:
-            return _Verdict(False, self._clean(exc.lines, archive), None, fmt, archive)
+            lines = exc.lines
+            if exc.exit_code == IntegrityError.exit_code:  # a signed marker: the client then exits 4
+                lines = [f"{INTEGRITY_PREFIX}{line}" for line in lines]
+            return _Verdict(False, self._clean(lines, archive), None, fmt, archive)
         except Exception:  # noqa: BLE001 - fail closed, keep the server up
             LOG.exception("bundle verifier crashed on %s", received.sha256)
             reason = (
