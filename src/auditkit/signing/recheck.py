@@ -27,28 +27,31 @@ def recheck_bundle(
 
     checked: list[str] = []
     try:
-        with open_bundle(bundle) as opened:
-            actual_root = str(opened.root_hash)
-    except AuditkitError as exc:
-        problems.append(f"the bundle cannot be opened: {exc.render()}")
-        return checked
-    if recorded_root is None:
-        problems.append("the results name no bundle root hash to compare with --bundle")
-    elif _bare(actual_root) != _bare(recorded_root):
-        problems.append(f"the bundle root hash {actual_root} differs from the one in the results {recorded_root}")
-    else:
-        checked.append(f"root hash {actual_root} matches the results")
-    try:
         verdict = verify_bundle(bundle, trust=list(trust) or None)
     except AuditkitError as exc:
         problems.extend(f"the bundle fails re-verification: {line}" for line in exc.lines)
+        try:  # still say whether it is the bundle the results name
+            with open_bundle(bundle) as opened:
+                _compare_root(str(opened.root_hash), recorded_root, checked, problems)
+        except AuditkitError:
+            pass
         return checked
+    _compare_root(verdict.root_hash, recorded_root, checked, problems)
     checked.append(
         f"manifest valid; {verdict.item_count} files ({verdict.total_size} bytes) all present with the "
         "size and SHA-256 the manifest pins; structured files parse; no unlisted file"
     )
     checked.append(_signature_line(verdict, recorded_signature, bool(trust), problems))
     return checked
+
+
+def _compare_root(actual: str, recorded: str | None, checked: list[str], problems: list[str]) -> None:
+    if recorded is None:
+        problems.append("the results name no bundle root hash to compare with --bundle")
+    elif _bare(actual) != _bare(recorded):
+        problems.append(f"the bundle root hash {actual} differs from the one in the results {recorded}")
+    else:
+        checked.append(f"root hash {actual} matches the results")
 
 
 def _signature_line(verdict: Any, recorded: Any, trusted: bool, problems: list[str]) -> str:
