@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import pty
 import re
 import shutil
 import subprocess
@@ -15,30 +14,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ..terminal import AUDITKIT as TERMINAL_AUDITKIT
+from ..terminal import on_terminal
+
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "evidence_samples"
-AUDITKIT = [shutil.which("auditkit", path=str(Path(sys.executable).parent)) or "auditkit"]
+AUDITKIT = [TERMINAL_AUDITKIT]
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def on_terminal(args: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> tuple[int, str, str]:
-    """Run auditkit with stdout on a pseudo-terminal (as in an auditor's shell); stderr piped."""
-    master, slave = pty.openpty()
-    proc = subprocess.Popen([*AUDITKIT, *args], stdout=slave, stderr=subprocess.PIPE, cwd=cwd,
-                            env={**os.environ, **(env or {})})
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(master)
-    stderr = proc.stderr.read().decode() if proc.stderr else ""
-    return proc.wait(timeout=300), b"".join(chunks).decode(), stderr
 
 
 @pytest.fixture

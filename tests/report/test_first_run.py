@@ -4,7 +4,6 @@ rendering steps on a terminal."""
 from __future__ import annotations
 
 import os
-import pty
 import shutil
 import subprocess
 import sys
@@ -14,6 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from auditkit.cli import cli
+
+from ..terminal import on_terminal
 
 ENV = {"AUDITKIT_KEY_PASSPHRASE": "first-run"}
 
@@ -61,22 +62,8 @@ def test_pyhanko_layout_noise_only_with_debug(results_file: Path, keys: Path, tm
 def test_rendering_steps_on_a_terminal(results_file: Path, tmp_path: Path) -> None:
     exe = shutil.which("auditkit", path=str(Path(sys.executable).parent))
     assert exe
-    master, slave = pty.openpty()
-    proc = subprocess.Popen([exe, "report", str(results_file), "-o", str(tmp_path / "p.pdf")],
-                            stdout=subprocess.DEVNULL, stderr=slave)
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(master)
-    assert proc.wait(timeout=300) == 0
-    shown = b"".join(chunks).decode()
+    code, shown, _ = on_terminal(["report", str(results_file), "-o", str(tmp_path / "p.pdf")], stream="stderr")
+    assert code == 0
     assert "\rauditkit: rendering: laying out pages: page 1" in shown
     assert "auditkit: rendering: writing the PDF" in shown
     piped = subprocess.run([exe, "report", str(results_file), "-o", str(tmp_path / "q.pdf")],
