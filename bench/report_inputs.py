@@ -1,6 +1,6 @@
-"""Inputs for the report benchmark: a 100-control results file, its HTML and a signing key.
+"""Inputs for the report benchmark: a results file of N controls (300 by default), its HTML and a signing key.
 
-Built once under the given folder: a generated 100-control catalog assessed over a
+Built once under the given folder: a generated N-control catalog assessed over a
 small generated bundle (``gen_catalog.py``), the report's standalone HTML (what raw
 WeasyPrint renders as the baseline) and a key pair from ``auditkit keys init``.
 """
@@ -18,12 +18,12 @@ HERE = Path(__file__).resolve().parent
 PASSPHRASE = "bench-passphrase"
 
 
-def prepare(folder: Path, *, quick: bool = False) -> Path:
+def prepare(folder: Path, *, quick: bool = False, controls: int = 300) -> Path:
     if (folder / "report.html").exists() and (folder / "keys" / "signer.p12").exists():
         return folder
     folder.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "AUDITKIT_KEY_PASSPHRASE": PASSPHRASE}
-    subprocess.run([PY, str(HERE / "gen_catalog.py"), "--controls", "100", "--records", "20000", "-o", str(folder)],
+    subprocess.run([PY, str(HERE / "gen_catalog.py"), "--controls", str(30 if quick else controls), "--records", "20000", "-o", str(folder)],
                    check=True, stdout=subprocess.DEVNULL)
     auditkit = str(BIN / "auditkit")
     subprocess.run([auditkit, "assess", str(folder / "bundle"), "--controls", str(folder / "controls"),

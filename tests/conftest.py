@@ -10,6 +10,23 @@ from click.testing import CliRunner
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory):
+    """The catalog cache and its key live in a temp folder for the whole run (subprocesses too)."""
+    import os
+
+    base = tmp_path_factory.mktemp("auditkit-cache")
+    saved = {name: os.environ.get(name) for name in ("AUDITKIT_CACHE_DIR", "AUDITKIT_CONFIG_DIR")}
+    os.environ["AUDITKIT_CACHE_DIR"] = str(base / "cache")
+    os.environ["AUDITKIT_CONFIG_DIR"] = str(base / "config")
+    yield base
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 @pytest.fixture
 def root() -> Path:
     return ROOT

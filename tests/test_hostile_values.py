@@ -17,26 +17,7 @@ from auditkit.errors import InvalidInputError
 SAFE = 2**53 - 1
 HUGE = "9" * 4301
 
-FAMILY = """\
-family: {id: ZZ, title: Test family, version: "1"}
-controls:
-  - id: ZZ-1
-    title: Things are fine
-    objective: Something holds.
-    severity: high
-    params:
-      limit: {type: integer, default: 3}
-    evidence:
-      - {kind: thing-list, formats: [json, yaml], max_age_days: 90, coverage: period}
-    checks:
-      - id: ZZ-1.1
-        title: All things are fine
-        each: thing_list.records
-        assert: r.count <= params.limit
-    procedures:
-      - {id: ZZ-1.p1, method: examine, prompt: Look at the things.}
-    remediation: Fix the things.
-"""
+FAMILY = (Path(__file__).parent / "data" / "zz-family.yaml").read_text(encoding="utf-8")
 
 PROFILE = """\
 profile: {id: test, title: Test}
@@ -152,7 +133,7 @@ def test_manifest_size_beyond_2_53_is_refused_by_the_schema(invoke, workspace, s
          "zz.yaml:8:38 /controls/0/params/limit/default"),
         ("{type: integer, default: 3}", f"{{type: integer, default: 3, maximum: {SAFE + 2}}}",
          "zz.yaml:8:51 /controls/0/params/limit/maximum"),
-        ("max_age_days: 90", f"max_age_days: {SAFE + 2}", "zz.yaml:10:65 /controls/0/evidence/0/max_age_days"),
+        ("max_age_days: 90", f"max_age_days: {SAFE + 2}", "zz.yaml:10:70 /controls/0/evidence/0/max_age_days"),
     ],
 )
 def test_catalog_integers_beyond_2_53_are_refused_by_place(invoke, workspace, old, new, where):
@@ -186,6 +167,14 @@ def test_canonicalisation_names_the_pointer_of_an_unsafe_integer():
     assert caught.value.where == "f.yaml /a/1/b"
     assert "1152921504606846976 is outside" in caught.value.detail
     assert canonjson.dumps({"n": SAFE, "m": -SAFE}) == b'{"m":-9007199254740991,"n":9007199254740991}'
+
+
+def test_a_refusal_is_one_line_whatever_the_input_holds():
+    """Found by the fuzz suite: a key holding a line break made a two-line message."""
+    with pytest.raises(InvalidInputError) as caught:
+        canonjson.dumps({"a\nb\x1b[2J": 2**60})
+    assert caught.value.render().startswith("/a\\x0ab\\x1b[2J: 1152921504606846976 is outside")
+    assert "\n" not in caught.value.render() and "\x1b" not in caught.value.render()
 
 
 def test_catalog_digest_names_file_and_line_of_an_unsafe_integer(tmp_path):
@@ -233,14 +222,22 @@ def test_assessment_file_integer_over_4300_digits(invoke, workspace):
          "evidence/things.yaml:1:18: integer of more than 4300 digits"),
         ("evidence/things.json", f'[{{"id": "a", "count": {HUGE}}}]'.encode(),
          "evidence/things.json:1:23: invalid JSON: integer of more than 4300 digits"),
+        # found by the fuzz suite: JSON numbers beyond the float range, and unpaired surrogates
+        ("evidence/things.json", b'[{"id": "a", "count": 1e400}]',
+         "evidence/things.json:1:23: invalid JSON: number 1e400 is out of range"),
+        ("evidence/things.json", b'[{"id": "\\ud800", "count": 1}]',
+         "evidence/things.json /0/id: invalid JSON: string holds an unpaired surrogate escape"),
+        ("evidence/things.csv", ("a" * 5000 + "," + "a" * 5000 + "\n1,2\n").encode(),
+         "evidence/things.csv:1: CSV header names column 'aaaaaaaa"),
     ],
 )
-def test_evidence_integer_over_4300_digits_is_insufficient_evidence(invoke, workspace, name, data, reason):
+def test_unreadable_evidence_values_are_insufficient_evidence(invoke, workspace, name, data, reason):
     root, bundle = workspace
     folder = bundle({name: data})
     status, problems = evidence_problems(assess_json(invoke, folder, root))
     assert status == "insufficient-evidence"
     assert any(reason in p for p in problems), problems
+    assert all(len(p) < 600 for p in problems), problems  # hostile values are quoted short
 
 
 # ---- dates at the ends of the calendar ----------------------------------------------------

@@ -12,26 +12,8 @@ import pytest
 from auditkit import yamlio
 from auditkit.errors import InvalidInputError
 
-FAMILY = """\
-family: {id: ZZ, title: Test family, version: "1"}
-controls:
-  - id: ZZ-1
-    title: A control
-    objective: Something holds.
-    severity: high
-    params:
-      limit: {type: integer, default: 3}
-    evidence:
-      - {kind: thing-list, formats: [json]}
-    checks:
-      - id: ZZ-1.1
-        title: All things are fine
-        each: thing_list.records
-        assert: r.count <= params.limit
-    procedures:
-      - {id: ZZ-1.p1, method: examine, prompt: Look at the things.}
-    remediation: Fix the things.
-"""
+FAMILY = (Path(__file__).parent / "data" / "zz-family.yaml").read_text(encoding="utf-8")
+"""A valid family: ZZ-1 with one parameter, one evidence kind, one check, one procedure."""
 
 
 def problem_lines(output: str) -> list[str]:
@@ -88,7 +70,7 @@ def test_refused_with_one_line_naming_the_place(invoke, tmp_path, old, new, plac
 
 
 def test_plain_equals_and_double_angle_values_are_strings(invoke, tmp_path):
-    text = FAMILY.replace("title: A control", "title: <<").replace("objective: Something holds.", "objective: =")
+    text = FAMILY.replace("title: Things are fine", "title: <<").replace("objective: Something holds.", "objective: =")
     path, result = validate(invoke, tmp_path, text)
     assert result.exit_code == 0, result.output
     shown = invoke("controls", "show", "ZZ-1", "--controls", tmp_path, "--format", "json")
@@ -124,3 +106,26 @@ def test_loader_refuses_every_anchor_alias_and_tag(text):
     with pytest.raises(InvalidInputError) as caught:
         yamlio.loads(text, "t.yaml")
     assert caught.value.where is not None and caught.value.where.startswith("t.yaml:")
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b"title: A\x1dcontrol", "fam.yaml:4:13: character U+001D is not allowed in YAML"),
+        ("title: Aé\u0097".encode(), "fam.yaml:4:14: character U+0097 is not allowed in YAML"),
+        (b"title: A\xff control", "fam.yaml:4:13: file is not valid UTF-8 (byte 0xFF)"),
+    ],
+)
+def test_unreadable_characters_are_named_by_line_and_column(invoke, tmp_path, raw, message):
+    path = tmp_path / "fam.yaml"
+    path.write_bytes(FAMILY.encode().replace(b"title: Things are fine", raw))
+    result = invoke("controls", "validate", path)
+    assert result.exit_code == 3, result.output
+    assert f"{tmp_path}/{message}" in result.output
+
+
+def test_hostile_names_are_quoted_short(invoke, tmp_path):
+    """Found by the fuzz suite: a 5,000-character alias name was echoed whole."""
+    path, result = validate(invoke, tmp_path, FAMILY.replace("severity: high", "severity: *" + "x" * 5000))
+    (line,) = problem_lines(result.output)
+    assert result.exit_code == 3 and len(line) < 300 and line.endswith("(write the value out in full)"), line

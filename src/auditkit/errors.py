@@ -8,6 +8,7 @@ into output in exactly one place (:mod:`auditkit.cli`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 EXIT_OK = 0
@@ -16,6 +17,23 @@ EXIT_USAGE = 2
 EXIT_INVALID_INPUT = 3
 EXIT_INTEGRITY = 4
 EXIT_INTERNAL = 5
+MAX_LINE = 1000
+"""Longest line an error renders: values quoted from hostile input are cut, never echoed whole."""
+
+
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+
+def shorten(text: str, limit: int = MAX_LINE) -> str:
+    """``text`` as one line of at most ``limit`` characters: control characters (line
+    breaks, terminal escapes) written as ``\\xNN``, the rest cut (ending in …)."""
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for quoting input in a message."""
+    return shorten(repr(value), limit)
 
 
 class AuditkitError(Exception):
@@ -34,7 +52,7 @@ class AuditkitError(Exception):
         text = f"{self.where}: {self.detail}" if self.where else self.detail
         if self.hint:
             text = f"{text} ({self.hint})"
-        return text
+        return shorten(text)
 
     @property
     def lines(self) -> list[str]:
@@ -79,7 +97,7 @@ class ProblemList(InvalidInputError):
     """
 
     def __init__(self, problems: Iterable[str], *, exit_code: int = EXIT_INVALID_INPUT):
-        self.problems = list(problems)
+        self.problems = [shorten(problem) for problem in problems]
         self.exit_code = exit_code
         count = len(self.problems)
         super().__init__(f"{count} problem{'s' if count != 1 else ''} found")

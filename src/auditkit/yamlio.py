@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from .errors import InvalidInputError
+from .errors import InvalidInputError, shorten, shown
 
 try:  # the C parser is ~10x faster; fall back to the pure-Python one
     _Loader: type = yaml.CSafeLoader
@@ -114,7 +114,7 @@ def _resolve_plain(value: str, where: str) -> Any:
             return number
     if _NONFINITE.match(value):
         raise InvalidInputError(
-            f"non-finite number {value!r} is not allowed", where=where, hint="write a finite number"
+            f"non-finite number {shown(value)} is not allowed", where=where, hint="write a finite number"
         )
     return value
 
@@ -156,12 +156,12 @@ class _Builder:
         """Anchors and tags are refused on every node, keys included."""
         if event.anchor is not None:
             raise self.refuse(
-                event, f"YAML aliases and anchors are not allowed (anchor &{event.anchor})",
+                event, f"YAML aliases and anchors are not allowed (anchor &{shorten(event.anchor, 60)})",
                 "write the value out in full and remove the anchor",
             )
         if event.tag is not None:
             raise self.refuse(
-                event, f"YAML tag {_tag_text(event.tag)!r} is not allowed",
+                event, f"YAML tag {shown(_tag_text(event.tag))} is not allowed",
                 "remove it; quote the value if it must be a string",
             )
 
@@ -177,7 +177,8 @@ class _Builder:
                                       "keep one document per file")
                 continue
             if isinstance(event, yaml.AliasEvent):
-                raise self.refuse(event, f"YAML aliases and anchors are not allowed (alias *{event.anchor})",
+                alias = shorten(event.anchor or "", 60)
+                raise self.refuse(event, f"YAML aliases and anchors are not allowed (alias *{alias})",
                                   "write the value out in full")
             if isinstance(event, yaml.CollectionEndEvent):
                 done = stack.pop()
@@ -215,7 +216,7 @@ class _Builder:
             raise self.refuse(event, "YAML merge keys (<<) are not allowed", "write the keys out in full")
         assert isinstance(mapping.value, dict)
         if event.value in mapping.value:
-            raise self.refuse(event, f"duplicate key {event.value!r}")
+            raise self.refuse(event, f"duplicate key {shown(event.value)}")
         mapping.key = event.value
 
     @staticmethod
@@ -228,6 +229,22 @@ class _Builder:
             parent.value.append(value)
 
 
+def _unreadable(exc: yaml.reader.ReaderError) -> str:
+    if isinstance(exc.character, int) and "UTF-8" not in str(exc.reason) and "utf-8" not in exc.encoding:
+        return f"character U+{exc.character:04X} is not allowed in YAML ({exc.reason})"
+    shown = f" (byte 0x{exc.character:02X})" if isinstance(exc.character, int) else ""
+    return f"file is not valid UTF-8{shown}"
+
+
+def _byte_place(text: str | bytes, offset: int) -> str:
+    """``:line:col`` of byte ``offset`` of the UTF-8 form of ``text`` (libyaml counts bytes)."""
+    raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    prefix = raw[: max(0, offset)].removeprefix(b"\xef\xbb\xbf")
+    start = prefix.rfind(b"\n") + 1
+    line = prefix.count(b"\n") + 1
+    return f":{line}:{len(prefix[start:].decode('utf-8', 'replace')) + 1}"
+
+
 def loads(text: str | bytes, source: str = "<string>", *, max_depth: int = DEFAULT_MAX_DEPTH) -> Located:
     """Parse one YAML document from ``text``; ``source`` names it in errors."""
     builder = _Builder(source, max_depth)
@@ -238,6 +255,8 @@ def loads(text: str | bytes, source: str = "<string>", *, max_depth: int = DEFAU
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
         problem = exc.problem or exc.context or "invalid YAML"
         raise InvalidInputError(f"YAML syntax error: {problem}", where=where) from None
+    except yaml.reader.ReaderError as exc:
+        raise InvalidInputError(_unreadable(exc), where=source + _byte_place(text, exc.position)) from None
     except yaml.YAMLError as exc:
         raise InvalidInputError(f"YAML error: {exc}".splitlines()[0], where=source) from None
     except UnicodeDecodeError:

@@ -254,6 +254,32 @@ def test_nested_archive(cli, sandbox):
     refused(cli, write(sandbox / "c.tar.gz", gz), "evidence/inner.txt", "nested archives")
 
 
+def test_nested_archive_in_a_folder_bundle(cli, make_folder):
+    """Opaque members of folders are hashed through memory maps; the magic check still holds."""
+    folder = make_folder({**FILES, "evidence/inner.txt": zip_bytes([("x.txt", b"x")])})
+    refused(cli, folder, "evidence/inner.txt", "nested archives")
+
+
+def test_folder_member_hashed_across_map_windows(cli, make_folder, monkeypatch):
+    import hashlib
+
+    from auditkit.evidence import folder as folder_module
+
+    monkeypatch.setattr(folder_module, "MAP_WINDOW", 4096)  # many windows, the last one short
+    data = os.urandom(3 * 4096 + 123)
+    bundle = make_folder({**FILES, "evidence/big.txt": data})
+    reader = folder_module.FolderReader(bundle, Limits())
+    seen: list[int] = []
+    try:
+        assert reader.digest("evidence/big.txt", seen.append) == (hashlib.sha256(data).hexdigest(), len(data))
+    finally:
+        reader.close()
+    assert seen == [4096, 4096, 4096, 123]
+    assert cli("bundle", "verify", bundle).exit_code == 0
+    (bundle / "evidence" / "big.txt").write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    assert cli("bundle", "verify", bundle).exit_code == 4
+
+
 # ---- damaged archives ----------------------------------------------------------------------
 
 
@@ -277,6 +303,15 @@ def test_corrupt_zip_member(cli, sandbox):
     data[at + 10] ^= 0xFF
     bundle = write(sandbox / "b.zip", bytes(data))
     refused(cli, bundle, "evidence/notes.txt", "corrupt")
+
+
+def test_zip_member_with_an_unknown_compression_method(cli, sandbox):
+    """Found by the fuzz suite: one flipped byte in a compression method used to be exit 5."""
+    data = bytearray(zip_bytes(valid_members(), zipfile.ZIP_DEFLATED))
+    central = data.rindex(b"PK\x01\x02")  # the last member's central-directory entry
+    data[central + 10 : central + 12] = struct.pack("<H", 77)
+    bundle = write(sandbox / "b.zip", bytes(data))
+    refused(cli, bundle, "b.zip!", "compression method 77")
 
 
 def test_not_an_archive(cli, sandbox):

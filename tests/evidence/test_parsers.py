@@ -63,6 +63,50 @@ def test_json_round_trip(value):
     assert parse_json(json.dumps(value).encode(), "x.json") == value
 
 
+# ---- the orjson fast path equals the exact parser ------------------------------------------
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=5), c, max_size=4),
+    max_leaves=25)
+
+
+def _same_as_exact(data: bytes, max_depth: int = 64) -> None:
+    from auditkit.evidence import fastjson
+    from auditkit.evidence.parsers import parse_json_exact
+
+    fast = fastjson.loads(data, max_depth)
+    try:
+        exact = parse_json_exact(data, "x.json", max_depth=max_depth)
+    except InvalidInputError as exc:
+        assert fast is fastjson.UNSURE, f"fast path accepted what the exact parser refuses: {exc}"
+        with pytest.raises(InvalidInputError) as refused:
+            parse_json(data, "x.json", max_depth=max_depth)
+        assert str(refused.value) == str(exc)
+        return
+    assert repr(parse_json(data, "x.json", max_depth=max_depth)) == repr(exact)  # repr: 1 and 1.0 differ
+    if fast is not fastjson.UNSURE:
+        assert repr(fast) == repr(exact)
+
+
+@given(JSON_VALUES, st.booleans(), st.sampled_from([None, 0, 2]), st.integers(min_value=1, max_value=6))
+def test_fast_json_equals_the_exact_parser(value, ascii_only, indent, max_depth):
+    _same_as_exact(json.dumps(value, ensure_ascii=ascii_only, indent=indent).encode(), max_depth)
+
+
+@pytest.mark.parametrize("data", [
+    rb'{"a": 1, "a": 2}', rb'[{"a": 1}, {"b": 2, "b": 3}]', rb'{"a\u003a": 1, "a:": 2}', rb'{"a\u003A": 1}',
+    rb'{"x": "a:b", "x": 1}', b"[" * 65 + b"]" * 65, b"[" * 64 + b"]" * 64, b"[" * 2000 + b"]" * 2000,
+    rb'{"a": "[[[[", "b": [[[]]]}', rb'["\"[[[[[[[[[[[[[[", "]]"]', rb"12345678901234567890",
+    rb"[-9223372036854775809]", rb'{"id": "k1234567890123456789012"}', rb"1e400", rb"[-1e400]", rb"NaN",
+    rb'"\ud800"', rb'"\udc00x"', b'\xef\xbb\xbf{"a": 1}', b"\xff", rb'{"a": 1,}', rb"-0", rb"-0.0", rb"0.1",
+    rb"1E2", rb'""', rb'"\u0000"', rb'{"a":{"b":{"c":[1,2,{"d":null}]}}}', b"  [1, 2]\n", rb'{"\\": "\\\\"}',
+])
+def test_fast_json_hostile_cases(data):
+    _same_as_exact(data)
+
+
 def test_yaml_uses_the_safe_loader():
     assert parse_content(b"country: NO\ntime: 1:30\n", "yaml", "x.yaml") == {"country": "NO", "time": "1:30"}
     with pytest.raises(InvalidInputError, match="aliases"):
@@ -173,3 +217,12 @@ def test_csv_line_endings_and_quoted_newlines(newline):
     text = newline.join(["a,b", '1,"two' + newline + 'lines"', "3,\u2028x"]) + newline
     assert parse_csv(text.encode(), "x.csv") == [{"a": 1, "b": "two" + newline + "lines"},
                                                  {"a": 3, "b": "\u2028x"}]
+
+
+def test_fast_json_takes_ordinary_evidence_and_leaves_doubt_to_the_exact_parser():
+    from auditkit.evidence import fastjson
+
+    assert fastjson.loads(b'[{"id": "a", "at": "2026-09-30T00:00:00Z", "n": 3, "ok": true}]', 64) == [
+        {"id": "a", "at": "2026-09-30T00:00:00Z", "n": 3, "ok": True}]
+    for doubtful in (b'{"a": 1, "a": 2}', b"[[[1]]]", b"[12345678901234567890]", b'{"a\\u003a": 1}'):
+        assert fastjson.loads(doubtful, 2) is fastjson.UNSURE

@@ -133,3 +133,11 @@ def test_an_existing_folder_is_kept_unless_forced(invoke, shared, tmp_path):
     assert result.exit_code == 0, result.output
     assert "mine.txt" not in {p.name for p in out.iterdir()} and len(load_catalog([out]).controls) == 149
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no scratch folders left behind
+
+
+def test_an_oscal_catalog_is_read_directly_wherever_a_catalog_is_accepted(invoke, moderate_dir):
+    direct, imported = load_catalog([MODERATE]), load_catalog([moderate_dir])
+    assert direct.digest == imported.digest  # the same catalog, read either way
+    assert [c.id for c in direct.controls] == [c.id for c in imported.controls]
+    result = invoke("controls", "show", "AC-2(1)", "--controls", MODERATE)
+    assert result.exit_code == 0 and "Automated System Account Management" in result.output

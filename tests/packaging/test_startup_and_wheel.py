@@ -23,7 +23,8 @@ print(json.dumps({"code": code, "modules": sorted(m.split('.')[0] for m in sys.m
 
 
 @pytest.mark.parametrize(("args", "forbidden"), [
-    (["--help"], HEAVY),
+    (["--help"], (*HEAVY, "click", "pydantic", "yaml")),
+    (["assess", "--help"], HEAVY),
     (["controls", "validate"], ("weasyprint", "pyhanko", "cryptography", "trestle")),
 ])
 def test_light_commands_do_not_import_pdf_or_crypto(args, forbidden, tmp_path):
@@ -33,6 +34,31 @@ def test_light_commands_do_not_import_pdf_or_crypto(args, forbidden, tmp_path):
     assert report["code"] in (0, None), proc.stderr
     loaded = set(report["modules"])
     assert not loaded & set(forbidden), sorted(loaded & set(forbidden))
+
+
+def _help(tmp_path, code: str, columns: str) -> str:
+    env = {**os.environ, "COLUMNS": columns}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                          env=env)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_fast_top_level_help_is_what_click_prints(tmp_path):
+    """`auditkit --help` is answered without click; the text must stay the click group's own."""
+    fast = _help(tmp_path, "from auditkit.cli import main; main(['--help'])", "100")
+    short = _help(tmp_path, "from auditkit.cli import main; main(['-h'])", "100")
+    real = _help(tmp_path, "from auditkit.cli.app import cli; cli.main(['--help'], prog_name='auditkit')", "100")
+    assert fast == short == real, f"update HELP in src/auditkit/cli/__init__.py to:\n{real}"
+
+
+def test_narrow_terminal_help_goes_through_click(tmp_path):
+    narrow = _help(tmp_path, "from auditkit.cli import main; main(['--help'])", "60")
+    real = _help(tmp_path, "from auditkit.cli.app import cli; cli.main(['--help'], prog_name='auditkit')", "60")
+    from auditkit.cli import HELP
+
+    assert narrow == real
+    assert narrow != HELP  # rewrapped for the narrow terminal
 
 
 def test_python_dash_m(tmp_path):

@@ -44,6 +44,21 @@ def test_every_assess_format_choice_is_registered():
     assert sorted(assess.FORMAT_CHOICES) == sorted(formats.FORMATS)
 
 
+def test_json_written_by_orjson_is_the_standard_library_layout(make_results, make_control):
+    """results.json is written by orjson; where the standard library must take over, the layout is the same."""
+
+    from auditkit.results.io import _stdlib_json, to_json_bytes
+
+    plain = make_results()
+    assert to_json_bytes(plain) == _stdlib_json(plain.model_dump(mode="json"))
+    data = plain.model_dump(mode="json")
+    check = next(c for control in data["controls"] for c in control["checks"] if c["offenders"] is not None)
+    check["offenders"] = [{"id": 2**70, "size": 1.5}]  # past 64 bits: orjson refuses, the standard library writes it
+    big = plain.model_validate(data)
+    assert to_json_bytes(big) == _stdlib_json(big.model_dump(mode="json"))
+    assert b"1180591620717411303424" in to_json_bytes(big)
+
+
 def test_shipped_results_schema_is_the_one_the_model_generates():
     import json
     from pathlib import Path

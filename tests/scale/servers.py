@@ -26,11 +26,7 @@ from pathlib import Path
 
 import pytest
 
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from ..intake.support import free_port
 
 
 def _wait_port(port: int, process: subprocess.Popen[bytes] | None, what: str, log: Path,
@@ -257,7 +253,7 @@ def redis_server(scale_dir: Path) -> Iterator[Redis]:
 def s3_server(scale_dir: Path) -> Iterator[S3]:
     server = start_s3(scale_dir / "s3")
     yield server
-    _stop(server.process)
+    _stop(server.process, grace=1.0)  # its data is thrown away: no need to wait for a clean stop
 
 
 @pytest.fixture

@@ -18,6 +18,16 @@ from .servers import S3, Postgres
 from .support import deployment, invoke, log_events
 
 
+def postgres_down(postgres: Postgres) -> bool:
+    import socket
+
+    try:
+        socket.create_connection(("127.0.0.1", postgres.port), 1).close()
+        return False
+    except OSError:
+        return True
+
+
 def _index_uploads(index: str) -> list:
     opened = PostgresIndex(index)
     try:
@@ -85,7 +95,8 @@ def test_postgresql_restart_during_uploads_gives_503_then_nothing_is_lost(tmp_pa
     statuses: list[int] = []
     lock = threading.Lock()
     try:
-        # PostgreSQL down: a clear 503 (retry later), not a 500 and not a hang.
+        # PostgreSQL down: a clear 503 (retry later), not a 500 and not a hang; `submit`
+        # exits 6, and with --retry it goes through once the database is back.
         postgres.stop("fast")
         try:
             down = httpx.post(f"{one.url}/api/v1/bundles", content=archives[0], headers=bearer(dep.acme),
@@ -94,8 +105,20 @@ def test_postgresql_restart_during_uploads_gives_503_then_nothing_is_lost(tmp_pa
             assert "PostgreSQL unavailable" in down.json()["error"]["message"] or \
                 "cannot connect" in down.json()["error"]["message"] or \
                 "no database connection" in down.json()["error"]["message"]
+            first = tmp_path / "first.zip"
+            first.write_bytes(archives[0])
+            refused = invoke("submit", str(first), "--server", two.url, env={"AUDITKIT_TOKEN": dep.acme})
+            assert refused.exit_code == 6 and "(503)" in refused.output
+            back = threading.Timer(2.0, postgres.start)
+            back.start()
+            retried = invoke("submit", str(first), "--server", two.url, "--retry", "8",
+                             env={"AUDITKIT_TOKEN": dep.acme})
+            back.join()
+            assert retried.exit_code == 0, retried.output
+            assert "retrying in 1 s (1 of 8)" in retried.output
         finally:
-            postgres.start()
+            if postgres_down(postgres):
+                postgres.start()
 
         def upload(i: int) -> dict:
             server = (one, two)[i % 2]

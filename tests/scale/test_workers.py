@@ -72,8 +72,20 @@ def test_workers_assess_each_bundle_once_and_the_portfolio_shows_it(
         verified = invoke("verify", str(reports / "ACME.pdf"), "--trust", str(keys.ca))
         assert verified.exit_code == 0, verified.output
 
-        table = invoke("portfolio", "--store", str(tmp_path / "regulator"), "--index", dep.index)
+        table = invoke("portfolio", "--index", dep.index)
         assert table.exit_code == 0 and "ACME" in table.stdout and "GLOBEX" in table.stdout
+
+        # A regulator with only a token reads the same portfolio through the server's API.
+        fetched = tmp_path / "fetched"
+        remote = invoke("portfolio", "--server", two.url, "--format", "json", "--reports", str(fetched),
+                        env={"AUDITKIT_TOKEN": dep.auditor})
+        assert remote.exit_code == 0, remote.output
+        remote_rows = {row["organization"]: row for row in map(json.loads, remote.stdout.splitlines())}
+        assert {org: (r["rating"], r["score"], r["trend"]) for org, r in remote_rows.items()} == \
+            {org: (r["rating"], r["score"], r["trend"]) for org, r in rows.items()}
+        assert (fetched / "ACME.pdf").read_bytes() == (reports / "ACME.pdf").read_bytes()
+        refused = invoke("portfolio", "--server", two.url, env={"AUDITKIT_TOKEN": "akt_wrong"})
+        assert refused.exit_code == 2 and "(401)" in refused.output
 
         # The server's portfolio: JSON for the auditor's token, and the signed report itself.
         api = httpx.get(f"{one.url}/api/v1/portfolio", headers=bearer(dep.auditor), timeout=10)
@@ -151,3 +163,7 @@ def test_worker_and_serve_refuse_bad_configurations(tmp_path: Path):
     unreachable = invoke("intake", "token", "list", "--store", str(tmp_path / "s"),
                          "--index", "postgresql://auditkit@127.0.0.1:1/none")
     assert unreachable.exit_code == 6 and "cannot connect to PostgreSQL" in unreachable.output
+    nowhere = invoke("portfolio")
+    assert nowhere.exit_code == 2 and "say where the assessments are" in nowhere.output
+    both = invoke("portfolio", "--server", "http://127.0.0.1:1", "--index", "postgresql://x@h/db")
+    assert both.exit_code == 2 and "say where the assessments are" in both.output

@@ -142,6 +142,7 @@ def in_process(assessor: Assessor, workers: int = 1) -> Callable[[IntakeService]
 
     def bind(service: IntakeService) -> Callable[[UploadRecord], None]:
         pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="assess")
+        service.closers.append(pool.shutdown)  # queued assessments finish before the store closes
 
         def work(job: AssessmentJob) -> None:
             try:

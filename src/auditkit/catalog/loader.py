@@ -1,5 +1,8 @@
 """Load control families and profiles: safe YAML, JSON Schema, then frozen models.
 
+A catalog that loaded cleanly is kept in the user cache (:mod:`.cache`) and read
+back from there while neither its files nor auditkit change.
+
 Every problem of a run is collected and reported together (``ProblemList``), each
 as ``file:line:col /json/pointer: message``. Semantic checks beyond the schema live
 in :mod:`auditkit.catalog.semantic`.
@@ -7,6 +10,7 @@ in :mod:`auditkit.catalog.semantic`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -18,7 +22,8 @@ from typing import Any
 from .. import canonjson, schemas, yamlio
 from ..errors import AuditkitError, InvalidInputError, ProblemList
 from ..resources import data_dir
-from .models import Catalog, Control, Family, Profile
+from . import cache
+from .models import Catalog, Control, ExpressionRefs, Family, Profile
 from .profiles import from_oscal, resolve_imports
 from .semantic import catalog_problems, profile_problems
 
@@ -53,6 +58,48 @@ def _read(path: Path, problems: list[str]) -> yamlio.Located | None:
     except AuditkitError as exc:
         problems.extend(exc.lines)
         return None
+
+
+def _cache_entry(files: Sequence[Path]) -> str | None:
+    """The cache entry of these files (names as shown in messages, and bytes); None if one cannot be read."""
+    sources = []
+    for path in files:
+        try:
+            if path.stat().st_size > MAX_CATALOG_FILE_BYTES:
+                return None
+            sources.append((display_path(path), path.read_bytes()))
+        except OSError:
+            return None
+    return cache.entry_key("catalog", sources)
+
+
+def _oscal_catalog(path: Path, problems: list[str]) -> list[yamlio.Located]:
+    """An OSCAL catalog (JSON) read directly: its groups as family documents, as ``import-oscal`` writes them."""
+    from ..oscal import documents
+    from ..oscal.catalog import to_families
+    from ..oscal.importer import baseline_severity
+
+    try:
+        model = documents.load(path, "catalog")
+    except AuditkitError as exc:
+        problems.extend(exc.lines)
+        return []
+    imported = to_families(model, severity=baseline_severity(model.metadata.title))
+    shown = display_path(path)
+    return [yamlio.Located(doc, f"{shown}#{doc['family']['id']}", {}) for doc in imported.families]
+
+
+def _read_all(files: Sequence[Path], problems: list[str]) -> list[yamlio.Located]:
+    """Every file loaded: YAML as it is, an OSCAL catalog JSON as its family documents."""
+    out: list[yamlio.Located] = []
+    for path in files:
+        if path.suffix == ".json" and path.is_file():
+            out.extend(_oscal_catalog(path, problems))
+            continue
+        located = _read(path, problems)
+        if located is not None:
+            out.append(located)
+    return out
 
 
 def _family(located: yamlio.Located, problems: list[str]) -> tuple[Family, list[int]] | None:
@@ -107,7 +154,21 @@ def _build_catalog(documents: Sequence[yamlio.Located], problems: list[str]) -> 
         families=families,
         digest=digest([located.data for located, _, _ in loaded], [located for located, _, _ in loaded]),
         version="+".join(versions) or "unversioned",
+        expressions=_expressions(families),
     )
+
+
+def _expressions(families: Sequence[Family]) -> dict[str, ExpressionRefs]:
+    """What every check expression refers to (compiled already by the semantic checks)."""
+    from ..engine.cel import compile_expr
+
+    sources = {s for f in families for c in f.controls for check in c.checks for s in check.expressions.values()}
+    refs = {}
+    for source in sorted(sources):
+        compiled = compile_expr(source)
+        refs[source] = ExpressionRefs(variables=tuple(sorted(compiled.free_variables)),
+                                      params=tuple(sorted(compiled.params)))
+    return refs
 
 
 def load_catalog(paths: Sequence[Path] | None = None) -> Catalog:
@@ -117,11 +178,18 @@ def load_catalog(paths: Sequence[Path] | None = None) -> Catalog:
         raise InvalidInputError("no control files found", where=", ".join(map(str, paths or [])),
                                 hint="point at a folder of *.yaml control families")
     problems: list[str] = []
-    documents = [doc for doc in (_read(path, problems) for path in files)
-                 if doc is not None and not _is_profile(doc)]
+    entry = _cache_entry(files)
+    if entry is not None:
+        cached = cache.get(entry)
+        if cached is not None:
+            with contextlib.suppress(ValueError):  # not a catalog after all: rebuild it
+                return Catalog.model_validate_json(cached)
+    documents = [doc for doc in _read_all(files, problems) if not _is_profile(doc)]
     catalog = _build_catalog(documents, problems)
     if catalog is None:
         raise ProblemList(problems)
+    if entry is not None:
+        cache.put(entry, catalog.model_dump_json(by_alias=True).encode())
     return catalog
 
 
@@ -190,10 +258,7 @@ def validate(paths: Sequence[Path] | None = None) -> tuple[Catalog, list[Profile
     problems: list[str] = []
     family_docs: list[yamlio.Located] = []
     profile_docs: list[yamlio.Located] = []
-    for path in files:
-        located = _read(path, problems)
-        if located is None:
-            continue
+    for located in _read_all(files, problems):
         (profile_docs if _is_profile(located) else family_docs).append(located)
     catalog: Catalog | None = None
     if family_docs:
@@ -216,4 +281,5 @@ def validate(paths: Sequence[Path] | None = None) -> tuple[Catalog, list[Profile
 
 def catalog_json(catalog: Catalog) -> str:
     """The catalog as JSON (for ``controls list --format json``)."""
-    return json.dumps(catalog.model_dump(mode="json", by_alias=True), indent=2, sort_keys=False)
+    data = catalog.model_dump(mode="json", by_alias=True, exclude={"expressions"})
+    return json.dumps(data, indent=2, sort_keys=False)

@@ -120,12 +120,21 @@ class Check(Model):
         return {name: source for name, source in fields.items() if source is not None}
 
     @property
+    def rule(self) -> str | None:
+        """An ``each`` check's verdict on one record ``r``: ``!(where) || (assert)``; None for ``expr``.
+
+        The one place this string is built: the engine judges records with it, and
+        :attr:`combined` wraps it in ``all``."""
+        if self.each is None:
+            return None
+        return f"!({self.where or 'true'}) || ({self.assert_})"
+
+    @property
     def combined(self) -> str:
         """The single expression the engine evaluates for a pass/fail verdict."""
         if self.expr is not None:
             return self.expr
-        where = self.where or "true"
-        return f"({self.each}).all(r, !({where}) || ({self.assert_}))"
+        return f"({self.each}).all(r, {self.rule})"
 
 
 class Procedure(Model):
@@ -214,12 +223,23 @@ class Family(Model):
     controls: tuple[Control, ...]
 
 
+class ExpressionRefs(Model):
+    """The names a CEL expression refers to."""
+
+    variables: tuple[str, ...] = ()
+    """Free variables (comprehension-bound names removed)."""
+    params: tuple[str, ...] = ()
+    """Parameters read as ``params.NAME``."""
+
+
 class Catalog(Model):
     """Every family loaded, with a digest over their content."""
 
     families: tuple[Family, ...]
     digest: str
     version: str
+    expressions: dict[str, ExpressionRefs] = {}
+    """What every check expression refers to, found when the catalog was validated."""
     _by_id: dict[str, Control] | None = PrivateAttr(default=None)
 
     @property

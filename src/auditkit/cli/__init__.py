@@ -1,130 +1,91 @@
 """The ``auditkit`` command line: parse options, call the library, print.
 
-Commands are registered by import path in :data:`COMMANDS` and imported only
-when invoked (or when ``--help`` lists them), so start-up stays fast and no PDF
-or crypto library is loaded by commands that do not need one. Errors are turned
-into messages and exit codes here, in one place.
+:func:`main` is the console-script entry point. The click group lives in
+:mod:`.app` and every subcommand in its own module, imported only when used.
+``auditkit --help`` alone is answered from :data:`HELP` without importing click
+at all (start-up is most of its cost); a test keeps that text equal to what the
+click group prints.
 """
 
 from __future__ import annotations
 
-import importlib
+import os
 import sys
-import traceback
-from typing import Any
 
-import click
+TYPE_CHECKING = False  # typing is not imported at run time (start-up)
+if TYPE_CHECKING:
+    from typing import Any
 
-from ..errors import EXIT_INTERNAL, AuditkitError, ProblemList
+HELP = """\
+Usage: auditkit [OPTIONS] COMMAND [ARGS]...
 
-# name -> "module:attribute"; each module imports only click at top level.
-COMMANDS: dict[str, str] = {
-    "assess": "auditkit.cli.assess:assess",
-    "assessment": "auditkit.cli.assessment:assessment",
-    "bundle": "auditkit.cli.bundle:bundle",
-    "controls": "auditkit.cli.controls:controls",
-    "demo": "auditkit.cli.run:demo",
-    "diff": "auditkit.cli.diff:diff",
-    "schema": "auditkit.cli.controls:schema",
-    "serve": "auditkit.cli.intake:serve",
-    "intake": "auditkit.cli.intake:intake",
-    "submit": "auditkit.cli.intake:submit",
-    "fetch": "auditkit.cli.intake:fetch",
-    "receipt": "auditkit.cli.intake:receipt",
-    "report": "auditkit.cli.report:report",
-    "run": "auditkit.cli.run:run",
-    "portfolio": "auditkit.cli.scale:portfolio",
-    "worker": "auditkit.cli.scale:worker",
-    "keys": "auditkit.cli.report:keys",
-    "verify": "auditkit.cli.report:verify",
-}
+  auditkit: check safeguard controls against evidence and issue signed reports.
+
+  Exit codes: 0 ok, 1 score under --fail-under, 2 usage, 3 invalid input,
+  4 integrity or signature failure, 5 internal error,
+  6 intake server unreachable (submit/fetch only).
+
+Options:
+  --debug     Show tracebacks for errors.
+  --version   Show the version and exit.
+  -h, --help  Show this message and exit.
+
+Commands:
+  assess      Score the evidence in BUNDLE (folder, .zip or .tar.gz)...
+  assessment  The auditor's assessment file (procedure results, waivers,...
+  bundle      Start, seal, pack, verify and inspect evidence bundles (see...
+  controls    Validate and browse the control catalog.
+  crosswalk   Roll the control statuses in RESULTS up onto NIST SP 800-53...
+  demo        The whole pipeline on every sample bundle, signed with a...
+  diff        Compare two assessments: status changes per control (added...
+  fetch       Download bundle ID with its receipt; prints the archive path.
+  intake      Operate an intake store: tokens, the receipt key, the intake...
+  keys        Signing keys for reports.
+  portfolio   Organizations with their latest rating and score, the trend,...
+  receipt     Intake receipts.
+  report      Render RESULTS (results.json from 'auditkit assess') as a...
+  run         Assess BUNDLE, render the PDF report and sign it, into OUTDIR.
+  schema      Print a shipped JSON Schema (control-family, profile,...
+  serve       Run the evidence intake server on STORE (created if absent).
+  submit      Upload BUNDLE (.zip, .tar.gz, or a folder, packed first) and...
+  verify      Verify a signed report: signature intact and covering the...
+  worker      Run queued assessments: assess, report, sign, and store the...
+"""
+"""``auditkit --help`` as the click group prints it on a terminal of 80 columns or more."""
 
 
-QUIET_LIBRARIES = ("weasyprint", "pyhanko", "pyhanko_certvalidator", "fontTools", "pydyf")
-"""Libraries whose log lines are shown only with ``--debug``."""
-
-
-class AuditkitGroup(click.Group):
-    """A group whose subcommands load lazily and whose errors are reported uniformly."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = COMMANDS.get(cmd_name)
-        if target is None:
-            return None
-        module_name, attr = target.split(":")
-        command: click.Command = getattr(importlib.import_module(module_name), attr)
-        return command
-
-    def invoke(self, ctx: click.Context) -> Any:
+def _columns() -> int:
+    """The terminal width click's help formatter would see (``shutil.get_terminal_size``'s rules)."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
         try:
-            return super().invoke(ctx)
-        except AuditkitError as exc:
-            if ctx.find_root().params.get("debug"):
-                traceback.print_exc()
-            for line in exc.lines:
-                click.echo(f"auditkit: error: {line}", err=True)
-            if isinstance(exc, ProblemList) and len(exc.lines) > 1:
-                click.echo(f"auditkit: error: {exc.detail}", err=True)
-            ctx.exit(exc.exit_code)
-        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
-            raise
-        except BrokenPipeError:  # e.g. `auditkit controls list | head`: the reader went away
-            import os
-
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            ctx.exit(0)
-        except KeyboardInterrupt:
-            click.echo("auditkit: interrupted", err=True)
-            ctx.exit(130)
-        except Exception as exc:  # noqa: BLE001 - the one place internal errors are reported
-            if ctx.find_root().params.get("debug"):
-                traceback.print_exc()
-            first = str(exc).splitlines()[0][:300] if str(exc) else ""
-            click.echo(
-                f"auditkit: internal error: {type(exc).__name__}: {first} "
-                "(rerun with --debug for the traceback and report it)",
-                err=True,
-            )
-            ctx.exit(EXIT_INTERNAL)
-
-
-def _version() -> str:
-    from .. import __version__
-
-    return __version__
-
-
-@click.group(cls=AuditkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
-@click.version_option(_version(), prog_name="auditkit")
-def cli(debug: bool) -> None:
-    """auditkit: check safeguard controls against evidence and issue signed reports.
-
-    \b
-    Exit codes: 0 ok, 1 score under --fail-under, 2 usage, 3 invalid input,
-    4 integrity or signature failure, 5 internal error,
-    6 intake server unreachable (submit/fetch only).
-    """
-    import logging
-
-    if debug:
-        logging.basicConfig(level=logging.WARNING, format="%(name)s: %(levelname)s: %(message)s")
-        return
-    # the libraries' log lines (pyHanko's "Content box width ... too wide", WeasyPrint's layout
-    # remarks) are noise to users; auditkit reports what matters itself. --debug shows them.
-    for name in QUIET_LIBRARIES:
-        logger = logging.getLogger(name)
-        if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
-            logger.addHandler(logging.NullHandler())
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
 
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
-    cli.main(args=argv, prog_name="auditkit")
+    args = sys.argv[1:] if argv is None else argv
+    if args in (["--help"], ["-h"]) and _columns() >= 80:
+        sys.stdout.write(HELP)
+        sys.stdout.flush()
+        raise SystemExit(0)
+    from .app import cli
+
+    cli.main(args=args, prog_name="auditkit")
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("cli", "AuditkitGroup", "COMMANDS"):
+        from . import app
+
+        return getattr(app, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -29,7 +29,8 @@ def controls() -> None:
 def validate_cmd(paths: tuple[Path, ...]) -> None:
     """Check control families and profiles: schema, ids, parameters, evidence kinds, CEL.
 
-    PATHS are YAML files or folders; with none, the shipped controls/ and profiles/.
+    PATHS are YAML files or folders, or OSCAL catalog JSON files; with none, the shipped
+    controls/ and profiles/.
     Every problem is reported as FILE:LINE:COL /JSON/POINTER: MESSAGE. Exit 3 if any.
     """
     from ..catalog import validate
@@ -94,7 +95,7 @@ def list_cmd(controls_dir: Path | None, fmt: str) -> None:
     catalog = load_catalog([controls_dir] if controls_dir else None)
     if fmt == "json":
         rows = [
-            {"id": c.id, "family": c.family, "title": c.title, "severity": c.severity,
+            {"id": c.id, "label": c.label, "family": c.family, "title": c.title, "severity": c.severity,
              "checks": len(c.checks), "procedures": len(c.procedures),
              "evidence": [e.kind for e in c.evidence]}
             for c in catalog.controls

@@ -350,8 +350,22 @@ def log_verify(store: Path, index: str | None) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Check the receipt's signature against this server public key.",
 )
+@click.option(
+    "--retry",
+    "retries",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 100),
+    help="Try again this many times (after 1, 2, 4 … 30 s) while the server is unreachable "
+    "or failing (what would exit 6). Safe: a bundle already accepted gets its original receipt.",
+)
 def submit(
-    bundle: Path, server: str, token_file: Path | None, output: Path | None, key_path: Path | None
+    bundle: Path,
+    server: str,
+    token_file: Path | None,
+    output: Path | None,
+    key_path: Path | None,
+    retries: int,
 ) -> None:
     """Upload BUNDLE (.zip, .tar.gz, or a folder, packed first) and print the signed receipt.
 
@@ -374,11 +388,25 @@ def submit(
 
             verify_receipt(outcome.signed, load_public_key(key_path), "server receipt")
 
-    try:
-        outcome = upload(bundle, server, read_token(token_file))
-    except BundleRejected as exc:
-        save(exc.outcome)
-        raise
+    import time
+
+    from ..errors import AuditkitError
+
+    secret = read_token(token_file)
+    for attempt in range(retries + 1):
+        try:
+            outcome = upload(bundle, server, secret)
+            break
+        except BundleRejected as exc:
+            save(exc.outcome)
+            raise
+        except AuditkitError as exc:
+            if exc.exit_code != 6 or attempt == retries:
+                raise
+            pause = min(2**attempt, 30)
+            click.echo(f"auditkit: {exc.render()}; retrying in {pause} s "
+                       f"({attempt + 1} of {retries})", err=True)
+            time.sleep(pause)
     save(outcome)
     receipt = outcome.signed.receipt
     again = " (already received earlier; original receipt)" if outcome.duplicate else ""

@@ -68,9 +68,6 @@ _KEY_FILE_HELP = (
 @click.option("--tsa-url", help="RFC 3161 time-stamp server: makes the signature PAdES B-T.")
 @click.option("--certify", is_flag=True,
               help="Certification signature: no change to the document is allowed after it.")
-@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
-              help="2: lay out and draw the two halves of the report in two processes "
-                   "(faster only when a second core is free; needs pikepdf; the PDF is then untagged).")
 @click.option("--allow-integrity-failures", is_flag=True,
               help="Render results that record evidence failing its manifest hash or size (else exit 4); "
                    "the report states the failures on its cover and in the summary.")
@@ -84,7 +81,6 @@ def report(
     passphrase_file: Path | None,
     tsa_url: str | None,
     certify: bool,
-    jobs: int,
     allow_integrity_failures: bool,
 ) -> None:
     """Render RESULTS (results.json from 'auditkit assess') as a PDF/A-3b audit report, and sign it.
@@ -124,7 +120,7 @@ def report(
         with step_line("rendering") as progress:
             rendered = render_report(
                 results, manifest_bytes=manifest_bytes, output=target, html_output=html_output,
-                jobs=jobs, signed=sign_key is not None, allow_integrity_failures=allow_integrity_failures,
+                signed=sign_key is not None, allow_integrity_failures=allow_integrity_failures,
                 progress=progress,
             )
         for warning in render_warnings(rendered.warnings):

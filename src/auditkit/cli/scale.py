@@ -87,20 +87,68 @@ def worker(store: Path, index: str, objects: str, broker: str, sign_key: Path | 
 
 
 @click.command()
-@_STORE
+@click.option("--store", type=click.Path(file_okay=False, path_type=Path),
+              help="An embedded intake store folder (not needed with --index or --server).")
 @_INDEX
 @_OBJECTS
+@click.option("--server", help="Read the portfolio from this intake server's API instead "
+              "(token from AUDITKIT_TOKEN or --token-file).")
+@click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="With --server: file holding the API token.")
 @click.option("--org", "orgs", multiple=True, help="Only these organizations (repeat).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--reports", "reports_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Also save each latest signed report here as ORG.pdf; the table links to it.")
-def portfolio(store: Path, index: str | None, objects: str | None, orgs: tuple[str, ...], fmt: str,
-              reports_dir: Path | None) -> None:
-    """Organizations with their latest rating and score, the trend, and open critical findings."""
+def portfolio(store: Path | None, index: str | None, objects: str | None, server: str | None,
+              token_file: Path | None, orgs: tuple[str, ...], fmt: str, reports_dir: Path | None) -> None:
+    """Organizations with their latest rating and score, the trend, and open critical findings.
+
+    Reads an embedded store (--store), a scaled deployment (--index, and --objects
+    for --reports) or a server's API (--server, with a token that may read those
+    organizations); organizations with open critical findings come first.
+    """
+    from ..errors import UsageError
+
+    if (server is None) == (store is None and index is None):
+        raise UsageError("say where the assessments are", where="--store/--index/--server",
+                         hint="--store DIR (embedded), --index postgresql://… (deployment) "
+                         "or --server URL (API)")
+    if server is not None:
+        from ..assessments.remote import download_report, remote_portfolio
+        from ..intake.client import read_token
+
+        secret = read_token(token_file)
+        pairs = [(row, url) for row, url in remote_portfolio(server, secret)
+                 if not orgs or row.organization in orgs]
+        links: dict[str, str] = {}
+        if reports_dir is not None:
+            reports_dir.mkdir(parents=True, exist_ok=True)
+            for row, url in pairs:
+                target = download_report(server, secret, url, reports_dir / f"{row.organization}.pdf")
+                links[row.organization] = str(target)
+        else:
+            links = {row.organization: server.rstrip("/") + url for row, url in pairs}
+        _show([row for row, _ in pairs], links, fmt)
+        return
+    _local(store, index, objects, orgs, fmt, reports_dir)
+
+
+def _local(store: Path | None, index: str | None, objects: str | None, orgs: tuple[str, ...], fmt: str,
+           reports_dir: Path | None) -> None:
+    import tempfile
+
     from ..assessments.portfolio import portfolio as build
     from ..intake.store import open_store
 
-    opened = open_store(store, create=index is not None, index=index, objects=objects)
+    scratch = tempfile.TemporaryDirectory(prefix="auditkit-portfolio-") if store is None else None
+    folder = Path(scratch.name) if scratch is not None else store
+    assert folder is not None
+    try:
+        opened = open_store(folder, create=index is not None, index=index, objects=objects)
+    except BaseException:
+        if scratch is not None:
+            scratch.cleanup()
+        raise
     try:
         rows = build(opened.index, list(orgs) or None)
         links: dict[str, str] = {}
@@ -115,6 +163,12 @@ def portfolio(store: Path, index: str | None, objects: str | None, orgs: tuple[s
                 links[row.organization] = str(target)
     finally:
         opened.close()
+        if scratch is not None:
+            scratch.cleanup()
+    _show(rows, links, fmt)
+
+
+def _show(rows: list[Any], links: dict[str, str], fmt: str) -> None:
     if fmt == "json":
         for row in rows:
             data = row.model_dump(mode="json")

@@ -1,97 +1,26 @@
 """Our one door to CEL: compile with load-time guards, evaluate with our functions.
 
 Backed by the Rust ``common-expression-language`` package (module ``cel``), which is
-fast but has sharp edges (DESIGN §6): no cost limit, a segfault on huge flat
-expressions, ``PanicException`` (a ``BaseException``) on deep nesting, and
-quadratic ``map``/``filter``. So before the library sees an expression we cap its
-size, its parenthesis and comprehension nesting, refuse ``map``/``filter`` and
-unknown functions, and we catch ``BaseException`` around every library call.
-Evaluation isolation (worker processes, memory limit, kill timer) lives in
-:mod:`auditkit.engine.workers`.
+fast but has sharp edges (DESIGN §6). Before the library sees an expression, the
+guards of :mod:`.celguard` (on the tokens of :mod:`.lexer`) cap its size and
+nesting and refuse ``map``/``filter``; after it compiles, calls the library cannot
+evaluate are refused too. ``BaseException`` is caught around every library call (it
+raises ``PanicException``). Evaluation isolation (worker processes, memory limit,
+kill timer) lives in :mod:`auditkit.engine.workers`.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import functools
-import re
 from dataclasses import dataclass
 from typing import Any
 
-MAX_EXPR_CHARS = 4000
-MAX_NESTING = 24
-MAX_COMPREHENSION_DEPTH = 3
-_COMPREHENSIONS = {"all", "exists", "exists_one"}
-_FORBIDDEN_MACROS = {"map", "filter"}
-_FUNCTIONS = {
-    "size", "contains", "startsWith", "endsWith", "matches", "lowerAscii", "upperAscii",
-    "int", "uint", "double", "string", "bool", "bytes", "timestamp", "duration", "type", "dyn",
-    "getFullYear", "getMonth", "getDayOfMonth", "getDayOfYear", "getDayOfWeek", "getDate",
-    "getHours", "getMinutes", "getSeconds", "trim", "split", "join", "replace", "indexOf",
-    "in", "days_between",
-}
-_MEMBER_CALL = re.compile(r"\.\s*([A-Za-z_][A-Za-z0-9_]*)\s*\($")
-_BOUND = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*,")
-PARAM_REF = re.compile(r"\bparams\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)|\bparams\s*\[\s*['\"]([^'\"]+)['\"]\s*\]")
-
-
-class CelCompileError(ValueError):
-    """An expression is refused by a guard or does not compile; the message is one line."""
-
-
-def _strip_strings(source: str) -> str:
-    """Blank out string literals so the guards only see code."""
-    out: list[str] = []
-    quote: str | None = None
-    escaped = False
-    for ch in source:
-        if quote is None:
-            if ch in "\"'":
-                quote = ch
-            out.append(ch)
-        else:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == quote:
-                quote = None
-                out.append(ch)
-                continue
-            out.append(" " if ch != "\n" else "\n")
-    return "".join(out)
-
-
-def _guard(source: str) -> str:
-    if len(source) > MAX_EXPR_CHARS:
-        raise CelCompileError(f"expression is {len(source)} characters, over the {MAX_EXPR_CHARS} limit")
-    code = _strip_strings(source)
-    stack: list[bool] = []
-    depth = comprehension = deepest = 0
-    for index, ch in enumerate(code):
-        if ch in "([{":
-            macro = False
-            if ch == "(":
-                found = _MEMBER_CALL.search(code[max(0, index - 40) : index + 1])
-                if found and found.group(1) in _FORBIDDEN_MACROS:
-                    raise CelCompileError(
-                        f"'{found.group(1)}' is not allowed (quadratic in the CEL library); "
-                        "use all/exists/exists_one/size"
-                    )
-                macro = bool(found and found.group(1) in _COMPREHENSIONS)
-            stack.append(macro)
-            depth += 1
-            comprehension += macro
-            deepest = max(deepest, comprehension)
-            if depth > MAX_NESTING:
-                raise CelCompileError(f"nesting deeper than {MAX_NESTING} levels")
-            if deepest > MAX_COMPREHENSION_DEPTH:
-                raise CelCompileError(f"comprehensions nested deeper than {MAX_COMPREHENSION_DEPTH}")
-        elif ch in ")]}":
-            if stack:
-                comprehension -= stack.pop()
-                depth -= 1
-    return code
+from .celguard import KNOWN_FUNCTIONS, calls, structure
+from .celguard import MAX_COMPREHENSION_DEPTH as MAX_COMPREHENSION_DEPTH
+from .celguard import MAX_EXPR_CHARS as MAX_EXPR_CHARS
+from .celguard import MAX_NESTING as MAX_NESTING
+from .celguard import CelCompileError as CelCompileError
 
 
 @dataclass(frozen=True)
@@ -116,7 +45,7 @@ def compile_expr(source: str) -> CompiledExpr:
     """Compile ``source`` after the guards; raise :class:`CelCompileError` on any refusal.
 
     Cached: the catalog loader, the planner and the workers ask for the same expressions."""
-    code = _guard(source)
+    shape = structure(source)
     import cel
 
     try:
@@ -130,14 +59,11 @@ def compile_expr(source: str) -> CompiledExpr:
         detail = next((line for line in message if "ERROR" in line or "error" in line), message[0] if message else "")
         detail = detail.split("ERROR: <input>:", 1)[-1].strip()
         raise CelCompileError(f"CEL does not compile: {detail[:300]}") from None
-    named = {f for f in functions if f[:1].isalpha()}
-    unknown = sorted(named - _FUNCTIONS)
-    if unknown:
+    calls(source, shape)
+    unknown = sorted(f for f in functions if f[:1].isalpha() and f not in KNOWN_FUNCTIONS)
+    if unknown:  # a call the token scan did not see: refuse rather than trust it
         raise CelCompileError(f"unknown function {unknown[0]!r}")
-    params = frozenset(a or b for a, b in PARAM_REF.findall(code))
-    return CompiledExpr(
-        source, program, variables, functions, frozenset(_BOUND.findall(code)), params
-    )
+    return CompiledExpr(source, program, variables, functions, shape.bound, shape.params)
 
 
 def _as_date(value: Any) -> _dt.date:

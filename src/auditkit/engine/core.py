@@ -47,7 +47,8 @@ def assess(
     span = assessment.engagement.period
     period = (span.start, span.end) if span else (
         _dt.date.fromisoformat(evidence.period[0][:10]), _dt.date.fromisoformat(evidence.period[1][:10]))
-    plans = [plan_control(c, profile, evidence, period, as_of) for c in catalog.controls if profile.in_scope(c)]
+    plans = [plan_control(c, profile, evidence, period, as_of, catalog.expressions)
+             for c in catalog.controls if profile.in_scope(c)]
 
     tasks: list[CheckTask] = [t for plan in plans for t in plan.tasks if t is not None]
 

@@ -1,6 +1,6 @@
 """Evaluating one check against the evidence, inside a worker process.
 
-Each check is tried first on the fast path (:mod:`.fastpath`): plain Python over
+Each check is tried first on the fast path (:mod:`.fast`): plain Python over
 the evidence as loaded, with no CEL context at all; an ``each`` check's rule is
 judged record by record in Python and its offenders collected there too. The fast
 path answers exactly as CEL would or raises ``Fallback``; then, and for expressions
@@ -16,11 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import compress, islice
+from operator import not_
 from typing import Any
 
 from .cel import MAX_COMPREHENSION_DEPTH, MAX_EXPR_CHARS, MAX_NESTING, CelCompileError, compile_expr, make_context
-from .cel import _guard as cel_guard
-from .fastpath import Columns, Fallback, FastExpr, FastRule, compile_fast, compile_rule, plain
+from .celguard import structure as cel_guard
+from .fast import Columns, Fallback, FastExpr, FastRule, compile_fast, compile_rule, plain
 from .inputs import EvidenceSet
 
 MAX_OFFENDERS = 50
@@ -38,8 +40,8 @@ class CheckTask:
     params: dict[str, Any]
     combined: str
     each: str | None = None
-    where: str | None = None
-    assert_: str | None = None
+    rule: str | None = None
+    """An ``each`` check's verdict on one record ``r`` (:attr:`auditkit.catalog.models.Check.rule`)."""
     offenders: str | None = None
 
 
@@ -77,6 +79,7 @@ class Evaluator:
         self.programs: dict[str, Any] = {}
         self.values: dict[str, dict[str, Any] | None] = {}
         self.plain: dict[str, bool] = {}
+        self.plain_params: dict[int, tuple[dict[str, Any], bool]] = {}
         self.fast: dict[str, FastExpr | None] = {}
         self.rules: dict[str, FastRule | None] = {}
         self.columns = Columns()
@@ -125,7 +128,10 @@ class Evaluator:
 
     def _env(self, task: CheckTask) -> dict[str, Any] | None:
         """The variables a check sees, as plain Python; None if CEL would see them otherwise."""
-        if not plain(task.params):
+        known = self.plain_params.get(id(task.params))
+        if known is None or known[0] is not task.params:  # the checks of a control share one dict
+            known = self.plain_params[id(task.params)] = (task.params, plain(task.params))
+        if not known[1]:
             return None
         env: dict[str, Any] = {"as_of": self.as_of, "period": self.period, "params": task.params}
         for kind in task.kinds:
@@ -133,7 +139,9 @@ class Evaluator:
             if value is None:
                 continue
             if kind not in self.plain:  # records and latest are made of the documents' content
-                self.plain[kind] = plain(value["documents"])
+                sound = [d for d in self.evidence.of_kind(kind) if d.ok]
+                self.plain[kind] = plain([{**d.as_cel(), "content": None} for d in sound]) and all(
+                    d.plain_content or plain(d.content) for d in sound)
             if not self.plain[kind]:
                 return None
             env[kind.replace("-", "_")] = value
@@ -142,12 +150,11 @@ class Evaluator:
     def _run_fast(self, task: CheckTask) -> CheckOutcome | None:
         if not _cel_accepts(task.combined):
             return None
-        if task.each:
+        if task.each and task.rule:
             each = self._fast(task.each)
-            source = f"!({task.where or 'true'}) || ({task.assert_})"
-            if source not in self.rules:
-                self.rules[source] = compile_rule(source)
-            rule = self.rules[source]
+            if task.rule not in self.rules:
+                self.rules[task.rule] = compile_rule(task.rule)
+            rule = self.rules[task.rule]
             if each is None or rule is None:
                 return None
             env = self._env(task)
@@ -237,7 +244,7 @@ class Evaluator:
         records = self.program(task.each or "null").execute(self.context)
         if not isinstance(records, list):
             return
-        rule = f"!({task.where or 'true'}) || ({task.assert_})"
+        rule = task.rule or "true"
         chunk_rule = self.program(f"auditkit_chunk.all(r, {rule})")
         record_rule = self.program(rule)
         for start in range(0, len(records), CHUNK):
@@ -293,9 +300,8 @@ def _judge_each(each: FastExpr, rule: FastRule, env: dict[str, Any], columns: Co
     if verdicts is not None:
         outcome = CheckOutcome("pass" if all(verdicts) else "fail", records_judged=len(records))
         if outcome.outcome == "fail":
-            bad = [record for record, verdict in zip(records, verdicts, strict=True) if not verdict]
-            outcome.offenders = bad[:MAX_OFFENDERS]
-            outcome.offender_count = len(bad)
+            outcome.offenders = list(islice(compress(records, map(not_, verdicts)), MAX_OFFENDERS))
+            outcome.offender_count = verdicts.count(False)
         return outcome, True
     judge = rule.record.fn
     first_false = -1

@@ -42,6 +42,8 @@ class EvidenceDocument:
     problem: str | None = None
     content: Any = None
     item: Any = field(default=None, compare=False, repr=False)
+    plain_content: bool = False
+    """``content`` is known to be plain JSON data (parsed by orjson): no need to scan it again."""
 
     @property
     def format(self) -> str:
@@ -124,7 +126,7 @@ class EvidenceSet:
                 collected_at=iso(item.collected_at) or "", period=period,  # type: ignore[arg-type]
                 source=item.source, description=getattr(item, "description", None),
                 integrity=entry.integrity, problem=_in_bundle(entry.problem, bundle.where(item.path), item.path),
-                content=entry.content, item=item,
+                content=entry.content, item=item, plain_content=bool(getattr(entry, "plain", False)),
             ))
         submitted = getattr(info, "submitted_by", None)
         return cls(

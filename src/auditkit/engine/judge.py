@@ -28,8 +28,13 @@ class Judgement:
     trace: rm.TraceEntry
 
 
+_SCALARS = frozenset([str, int, float, bool, type(None)])
+
+
 def plain(value: Any) -> Any:
     """Offender records made JSON-safe and deterministic (CEL returns maps in hash order)."""
+    if type(value) is dict and all(type(k) is str for k in value):  # records as JSON gives them
+        return {k: v if type(v) in _SCALARS else plain(v) for k, v in sorted(value.items())}
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
     if isinstance(value, list | tuple):

@@ -7,10 +7,11 @@ before any expression runs.
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..catalog.models import Control, Profile
+from ..catalog.models import Control, ExpressionRefs, Profile
 from ..results import model as rm
 from .cel import compile_expr
 from .evaluate import CheckOutcome, CheckTask
@@ -56,9 +57,14 @@ def evidence_uses(control: Control, evidence: EvidenceSet, period: tuple[_dt.dat
     return uses, insufficient
 
 
-def check_tasks(control: Control, params: dict[str, Any], evidence: EvidenceSet
+def check_tasks(control: Control, params: dict[str, Any], evidence: EvidenceSet,
+                refs: Mapping[str, ExpressionRefs] | None = None
                 ) -> tuple[list[CheckTask | None], list[CheckOutcome | None], list[list[str]]]:
-    """A task per check, or a preset ``not-run`` outcome when its evidence is unusable."""
+    """A task per check, or a preset ``not-run`` outcome when its evidence is unusable.
+
+    ``refs`` gives what expressions refer to where the catalog knows it already
+    (:attr:`Catalog.expressions`); other expressions are compiled to find out."""
+    refs = refs or {}
     tasks: list[CheckTask | None] = []
     preset: list[CheckOutcome | None] = []
     kinds_used: list[list[str]] = []
@@ -67,9 +73,14 @@ def check_tasks(control: Control, params: dict[str, Any], evidence: EvidenceSet
         variables: set[str] = set()
         used: set[str] = set()
         for source in check.expressions.values():
-            compiled = compile_expr(source)
-            variables |= compiled.free_variables
-            used |= compiled.params
+            known = refs.get(source)
+            if known is None:
+                compiled = compile_expr(source)
+                variables |= compiled.free_variables
+                used |= compiled.params
+            else:
+                variables.update(known.variables)
+                used.update(known.params)
         kinds = sorted(by_variable[v] for v in variables if v in by_variable)
         kinds_used.append(kinds)
         unset = sorted(used - set(params))
@@ -85,7 +96,7 @@ def check_tasks(control: Control, params: dict[str, Any], evidence: EvidenceSet
             continue
         tasks.append(CheckTask(
             check_id=check.id, control_id=control.id, kinds=tuple(kinds), params=params,
-            combined=check.combined, each=check.each, where=check.where, assert_=check.assert_,
+            combined=check.combined, each=check.each, rule=check.rule,
             offenders=check.offenders,
         ))
         preset.append(None)
@@ -93,12 +104,13 @@ def check_tasks(control: Control, params: dict[str, Any], evidence: EvidenceSet
 
 
 def plan_control(control: Control, profile: Profile, evidence: EvidenceSet,
-                 period: tuple[_dt.date, _dt.date], as_of: _dt.date) -> ControlPlan:
+                 period: tuple[_dt.date, _dt.date], as_of: _dt.date,
+                 refs: Mapping[str, ExpressionRefs] | None = None) -> ControlPlan:
     na = profile.not_applicable_reason(control)
     params = profile.param_values(control)
     uses, insufficient = evidence_uses(control, evidence, period, as_of)
     if na is None:
-        tasks, preset, kinds = check_tasks(control, params, evidence)
+        tasks, preset, kinds = check_tasks(control, params, evidence, refs)
     else:
         count = len(control.checks)
         tasks = [None] * count

@@ -25,7 +25,7 @@ from .canonical import canonical_bytes, root_hash
 from .limits import Limits, format_size
 from .manifest import Manifest, ManifestItem, parse_manifest
 from .names import MANIFEST_NAME, SIGNATURE_NAME
-from .parsers import STRUCTURED, parse_content
+from .parsers import STRUCTURED, parse_evidence
 from .reader import Reader, iter_chunks, open_reader
 
 if TYPE_CHECKING:
@@ -49,6 +49,8 @@ class LoadedEvidence:
     """One line naming the file and what is wrong, when not ``ok``."""
     content: Any
     """Parsed content; None if opaque or not ``ok``."""
+    plain: bool = False
+    """Whether ``content`` is known to be plain JSON data (see :func:`.parsers.parse_evidence`)."""
 
 
 class Bundle:
@@ -207,22 +209,23 @@ def check_item(
     structured = parse and item.format in STRUCTURED
     too_large = structured and item.size > bundle.limits.max_parse_size
     keep = structured and not too_large
-    chunks: list[bytes] = []
+    data = b""
     try:
         if member.sha256 is not None and not keep:
             digest = member.sha256
             if advance:
                 advance(member.size)
+        elif not keep:
+            digest, _ = reader.digest(item.path, advance)
         else:
-            hasher = hashlib.sha256()
             with reader.open(item.path) as stream:
-                for chunk in iter_chunks(stream):
+                data = stream.read(member.size)  # whole, for the parser: one read, one buffer
+                hasher = hashlib.sha256(data)
+                for chunk in iter_chunks(stream):  # it grew since the scan: hash all it holds
                     hasher.update(chunk)
-                    if keep:
-                        chunks.append(bytes(chunk))
-                    if advance:
-                        advance(len(chunk))
             digest = hasher.hexdigest()
+            if advance:
+                advance(len(data))
     except InvalidInputError as exc:
         return LoadedEvidence(item, "unparseable", exc.render(), None)
     if digest != item.sha256:
@@ -243,10 +246,8 @@ def check_item(
         )
     if not keep:
         return LoadedEvidence(item, "ok", None, None)
-    data = b"".join(chunks)
-    chunks.clear()
     try:
-        content = parse_content(
+        content, plain = parse_evidence(
             data,
             item.format,
             where,
@@ -256,7 +257,9 @@ def check_item(
         )
     except InvalidInputError as exc:
         return LoadedEvidence(item, "unparseable", exc.render(), None)
-    return LoadedEvidence(item, "ok", None, content if keep_content else None)
+    if not keep_content:
+        return LoadedEvidence(item, "ok", None, None)
+    return LoadedEvidence(item, "ok", None, content, plain)
 
 
 def check_items(

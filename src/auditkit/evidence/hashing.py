@@ -10,28 +10,19 @@ library and :mod:`.reader` are imported here.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 
 from ..errors import AuditkitError
-from .reader import Reader, iter_chunks
+from .reader import Reader
 
 Advance = Callable[[int], None]
 
 
 def hash_member(reader: Reader, name: str, advance: Advance | None = None) -> tuple[str, int]:
-    """SHA-256 (hex) and byte count of member ``name``, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    size = 0
-    with reader.open(name) as stream:
-        for chunk in iter_chunks(stream):
-            digest.update(chunk)
-            size += len(chunk)
-            if advance:
-                advance(len(chunk))
-    return digest.hexdigest(), size
+    """SHA-256 (hex) and byte count of member ``name`` (see :meth:`Reader.digest`)."""
+    return reader.digest(name, advance)
 
 
 class Prehash:

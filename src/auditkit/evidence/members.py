@@ -10,11 +10,13 @@ may hold, and refuses a member that is itself an archive (by magic bytes).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
+import lzma
 import tarfile
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -35,8 +37,11 @@ _MAGIC = (
     (257, b"ustar", "a tar archive"),
 )
 _BZIP2_BLOCKS = (b"1AY&SY", b"\x17rE8P\x90")  # first block, or end of an empty stream
-_HEAD = 512
-READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, tarfile.TarError, ValueError)
+HEAD_SIZE = 512
+_HEAD = HEAD_SIZE
+READ_ERRORS = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError, tarfile.TarError, ValueError,
+               NotImplementedError)
+"""What reading a damaged archive member can raise (``NotImplementedError``: an unknown compression)."""
 
 
 def _reason(exc: BaseException) -> str:
@@ -56,6 +61,26 @@ def nested_archive(head: bytes) -> str | None:
     ):
         return "a bzip2 file"
     return None
+
+
+def refuse_nested(head: bytes, where: str) -> None:
+    """Refuse a member whose first bytes (``HEAD_SIZE`` of them) show an archive format."""
+    what = nested_archive(head)
+    if what:
+        raise InvalidInputError(
+            f"member is itself {what}; nested archives are not accepted",
+            where=where,
+            hint="put the files themselves in the bundle",
+        )
+
+
+def over_limit(limit: int, where: str) -> InvalidInputError:
+    """The refusal of a member that holds more bytes than it may."""
+    return InvalidInputError(
+        f"member holds more than the {limit} bytes it was allowed",
+        where=where,
+        hint="the archive header understates its size, or the file changed while read",
+    )
 
 
 @dataclass(frozen=True)
@@ -95,7 +120,9 @@ class MemberStream(io.RawIOBase):
             if not n:
                 break
             filled += n
-        return bytes(buffer[:filled])
+        view.release()
+        del buffer[filled:]
+        return bytes(buffer)
 
     def _raw_read(self, size: int) -> bytes:
         try:
@@ -115,13 +142,7 @@ class MemberStream(io.RawIOBase):
             if not chunk:
                 break
             head += chunk
-        what = nested_archive(head)
-        if what:
-            raise InvalidInputError(
-                f"member is itself {what}; nested archives are not accepted",
-                where=self._where,
-                hint="put the files themselves in the bundle",
-            )
+        refuse_nested(head, self._where)
         self._head = head
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
@@ -146,11 +167,7 @@ class MemberStream(io.RawIOBase):
             n = got or 0
         self._count += n
         if self._count > self._limit:
-            raise InvalidInputError(
-                f"member holds more than the {self._limit} bytes it was allowed",
-                where=self._where,
-                hint="the archive header understates its size, or the file changed while read",
-            )
+            raise over_limit(self._limit, self._where)
         return n
 
     def close(self) -> None:
@@ -205,6 +222,18 @@ class Reader:
     def open(self, name: str) -> MemberStream:
         """Stream member ``name`` (capped at its listed size)."""
         raise NotImplementedError
+
+    def digest(self, name: str, advance: Callable[[int], None] | None = None) -> tuple[str, int]:
+        """SHA-256 (hex) and byte count of member ``name``, read through one reused buffer."""
+        digest = hashlib.sha256()
+        size = 0
+        with self.open(name) as stream:
+            for chunk in iter_chunks(stream):
+                digest.update(chunk)
+                size += len(chunk)
+                if advance:
+                    advance(len(chunk))
+        return digest.hexdigest(), size
 
     def close(self) -> None:
         """Release handles and temporary files."""

@@ -1,8 +1,12 @@
 """Evidence file parsers: the format of a file from its extension, and its parsed content.
 
 * JSON: UTF-8, nesting capped (checked by a linear scan before parsing, so a
-  100,000-deep ``[[[…`` is refused without recursion), no ``NaN``/``Infinity``,
-  no duplicate keys, no integer of more than 4,300 digits (named by line:col).
+  100,000-deep ``[[[…`` is refused without recursion), no duplicate keys, no
+  ``NaN``/``Infinity``; no number beyond the float range (``1e400``) and no integer of
+  more than 4,300 digits (both named by line:col); no unpaired surrogate escape such
+  as ``"\\ud800"`` (named by JSON pointer).
+  Parsed by orjson where that is certain to give the same value
+  (:mod:`.fastjson`); otherwise, and for every refusal, by the standard library.
 * YAML: :func:`auditkit.yamlio.loads` (YAML 1.2 scalars, no aliases, no tags).
 * CSV: a list of row maps keyed by the header (required; empty or duplicate
   names refused), row count capped. Cells are typed by a documented contract
@@ -25,8 +29,7 @@ import math
 import re
 from typing import Any
 
-from .. import yamlio
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, shown
 
 SUFFIXES: dict[str, str] = {
     ".json": "json",
@@ -51,6 +54,8 @@ _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 _ESCAPE = re.compile(rb"\\.", re.DOTALL)
 _STRING = re.compile(rb'"[^"]*"')
 _TEXT_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _BRACKETS = bytes(range(256)).translate(None, b"[]{}")
 _STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 
@@ -82,30 +87,63 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: set[str] = set()
         for key, _ in pairs:
             if key in seen:
-                raise ValueError(f"duplicate key {key!r}")
+                raise ValueError(f"duplicate key {shown(key)}")
             seen.add(key)
     return result
 
 
+class _BadNumber(ValueError):
+    """A JSON number Python cannot hold faithfully; ``literal`` is its text."""
+
+    def __init__(self, message: str, literal: str):
+        super().__init__(message)
+        self.literal = literal
+
+
 def _parse_int(text: str) -> int:
+    from .. import yamlio  # not at the top: `bundle verify` imports this module before hashing starts
+
     if len(text) > yamlio.MAX_INT_DIGITS and len(text.lstrip("-")) > yamlio.MAX_INT_DIGITS:
-        raise _LongInteger(f"integer of more than {yamlio.MAX_INT_DIGITS} digits")
+        raise _BadNumber(f"integer of more than {yamlio.MAX_INT_DIGITS} digits", text)
     return int(text)
 
 
-class _LongInteger(ValueError):
-    """A JSON integer too long for Python to turn back into text."""
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        shown = text if len(text) <= 40 else text[:40] + "…"
+        raise _BadNumber(f"number {shown} is out of range (non-finite numbers are not allowed)", text)
+    return value
 
 
-def _long_integer_place(text: str) -> str:
-    """``line:col`` of the first over-long integer in JSON ``text`` (strings skipped)."""
+def _number_place(text: str, literal: str) -> str:
+    """``:line:col`` of the number ``literal`` in JSON ``text`` (strings skipped), or ""."""
     blank = _TEXT_STRING.sub(lambda m: " " * len(m.group()), text)
-    found = re.search(rf"\d{{{yamlio.MAX_INT_DIGITS + 1},}}", blank)
-    if found is None:  # pragma: no cover - _parse_int saw one
+    found = re.search(rf"(?<![0-9.eE+-]){re.escape(literal)}(?![0-9.eE+-])", blank)
+    if found is None:  # pragma: no cover - the parser saw it
         return ""
-    start = found.start() - (1 if found.start() and blank[found.start() - 1] == "-" else 0)
-    line = text.count("\n", 0, start) + 1
-    return f":{line}:{start - text.rfind(chr(10), 0, start)}"
+    line = text.count("\n", 0, found.start()) + 1
+    return f":{line}:{found.start() - text.rfind(chr(10), 0, found.start())}"
+
+
+def _surrogate_at(value: Any) -> str | None:
+    """JSON pointer of the first key or string in ``value`` holding an unpaired surrogate."""
+    from .. import yamlio
+
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, ())]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return yamlio.pointer(path)
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if _SURROGATE.search(key):
+                    return yamlio.pointer((*path, key.encode("utf-8", "backslashreplace").decode()))
+                stack.append((child, (*path, key)))
+        elif isinstance(item, list):
+            stack.extend((child, (*path, index)) for index, child in enumerate(item))
+    return None
 
 
 def _decode(data: bytes, where: str) -> str:
@@ -119,6 +157,24 @@ def _decode(data: bytes, where: str) -> str:
 
 def parse_json(data: bytes, where: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
     """Parse JSON evidence, refusing deep nesting, non-finite numbers and duplicate keys."""
+    return _parse_json(data, where, max_depth)[0]
+
+
+def _parse_json(data: bytes, where: str, max_depth: int) -> tuple[Any, bool]:
+    """The value, and whether orjson gave it (then it is plain: see :mod:`.fastjson`).
+
+    orjson parses it when that is certain to give the same value; otherwise, and
+    for every refusal, the exact parser decides."""
+    from . import fastjson
+
+    value = fastjson.loads(data, max_depth)
+    if value is not fastjson.UNSURE:
+        return value, True
+    return parse_json_exact(data, where, max_depth=max_depth), False
+
+
+def parse_json_exact(data: bytes, where: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
+    """:func:`parse_json` with the standard library only (the reference the fast path must equal)."""
     depth = json_depth(data)
     if depth > max_depth:
         raise InvalidInputError(
@@ -126,21 +182,35 @@ def parse_json(data: bytes, where: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -
         )
     text = _decode(data, where)
     try:
-        return json.loads(
-            text, parse_constant=_refuse_constant, parse_int=_parse_int, object_pairs_hook=_no_duplicates
+        value = json.loads(
+            text,
+            parse_constant=_refuse_constant,
+            parse_int=_parse_int,
+            parse_float=_parse_float,
+            object_pairs_hook=_no_duplicates,
         )
-    except _LongInteger as exc:
-        raise InvalidInputError(f"invalid JSON: {exc}", where=where + _long_integer_place(text)) from None
+    except _BadNumber as exc:
+        raise InvalidInputError(f"invalid JSON: {exc}", where=where + _number_place(text, exc.literal)) from None
     except json.JSONDecodeError as exc:
         raise InvalidInputError(
             f"invalid JSON: {exc.msg}", where=f"{where}:{exc.lineno}:{exc.colno}"
         ) from None
     except (ValueError, RecursionError) as exc:
         raise InvalidInputError(f"invalid JSON: {str(exc)[:200]}", where=where) from None
+    if _SURROGATE_ESCAPE.search(text):  # \ud800-style escapes: pairs are fine, a lone one is not text
+        bad = _surrogate_at(value)
+        if bad is not None:
+            raise InvalidInputError(
+                "invalid JSON: string holds an unpaired surrogate escape (not valid Unicode)",
+                where=f"{where} {bad or '/'}",
+            )
+    return value
 
 
 def parse_yaml(data: bytes, where: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
     """Parse YAML evidence with the project's safe loader."""
+    from .. import yamlio
+
     return yamlio.loads(data, where, max_depth=max_depth).data
 
 
@@ -195,7 +265,7 @@ def parse_csv(
                 )
             if name in seen:
                 raise InvalidInputError(
-                    f"CSV header names column {name!r} twice", where=f"{where}:1"
+                    f"CSV header names column {shown(name)} twice", where=f"{where}:1"
                 )
             seen.add(name)
         rows: list[dict[str, Any]] = []
@@ -241,10 +311,26 @@ def parse_content(
 
     ``collect=False`` only checks CSV files (their content is then an empty list).
     """
+    return parse_evidence(data, fmt, where, max_depth=max_depth, max_rows=max_rows, collect=collect)[0]
+
+
+def parse_evidence(
+    data: bytes,
+    fmt: str,
+    where: str,
+    *,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    max_rows: int = DEFAULT_MAX_ROWS,
+    collect: bool = True,
+) -> tuple[Any, bool]:
+    """:func:`parse_content`, and whether the value is known to be plain JSON data.
+
+    Plain: valid UTF-8 strings, 64-bit integers, finite doubles, bools, null, lists
+    and maps with string keys; the engine then skips its own scan of the value."""
     if fmt == "json":
-        return parse_json(data, where, max_depth=max_depth)
+        return _parse_json(data, where, max_depth)
     if fmt == "yaml":
-        return parse_yaml(data, where, max_depth=max_depth)
+        return parse_yaml(data, where, max_depth=max_depth), False
     if fmt == "csv":
-        return parse_csv(data, where, max_rows=max_rows, collect=collect)
-    return None
+        return parse_csv(data, where, max_rows=max_rows, collect=collect), False
+    return None, False

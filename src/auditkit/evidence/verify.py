@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import IntegrityError, InvalidInputError, ProblemList
+from ..errors import IntegrityError, InvalidInputError, ProblemList, shorten
 from ..progress import progress_bar
 from .hashing import Prehash
 from .limits import Limits
@@ -36,7 +36,7 @@ class BundleIntegrityError(IntegrityError):
     """One or more integrity failures (hash, size, signature), each on its own line."""
 
     def __init__(self, problems: Iterable[str]):
-        self.problems = list(problems)
+        self.problems = [shorten(problem) for problem in problems]
         count = len(self.problems)
         super().__init__(self.problems[0] if count == 1 else f"{count} problems found")
 

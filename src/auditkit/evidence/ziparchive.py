@@ -2,8 +2,8 @@
 
 The entry count is read from the end-of-central-directory record before
 ``zipfile`` parses the directory; then names, types (links, devices), encryption,
-declared sizes, compression ratios and distinct, non-overlapping member data are
-checked. Each thread reads through its own ``ZipFile`` handle.
+declared sizes, compression methods (stored, deflate, bzip2, lzma), compression ratios
+and distinct, non-overlapping member data are checked. Each thread reads through its own ``ZipFile`` handle.
 """
 
 from __future__ import annotations
@@ -46,6 +46,9 @@ def zip_entry_count(path: Path) -> int | None:
         return None
     (count64,) = struct.unpack("<Q", record[32:40])
     return int(count64)
+
+
+_COMPRESSIONS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA})
 
 
 class ZipReader(Reader):
@@ -119,6 +122,12 @@ class ZipReader(Reader):
                 continue
             if info.flag_bits & 0x1:
                 self._problems.add(name, "is encrypted; encrypted members are not accepted")
+                continue
+            if info.compress_type not in _COMPRESSIONS:
+                self._problems.add(
+                    name, f"uses compression method {info.compress_type}; only stored, deflate, "
+                    "bzip2 and lzma are accepted"
+                )
                 continue
             if is_dir:
                 self._accept_name(name[:-1], folder=True)

@@ -14,20 +14,22 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import re
 from collections.abc import Iterator, Sequence
 from importlib import resources
 from typing import Any
 
-from .models import AssessmentRecord, SignedReceipt, TokenRecord, UploadRecord
+from .models import AssessmentRecord, TokenRecord, UploadRecord
 from .problems import Unavailable
-
-_UPLOAD_COLUMNS = (
-    "upload_id, organization, token_id, received_at, archive_sha256, size, verdict, reasons, "
-    "bundle_root_hash, bundle_id, archive_format, signed_receipt"
+from .storage import (
+    TOKEN_COLUMNS,
+    UPLOAD_COLUMNS,
+    token_from_row,
+    token_row,
+    upload_from_row,
+    upload_row,
 )
-_TOKEN_COLUMNS = "token_id, secret_sha256, organization, role, grants, created_at, revoked"  # noqa: S105
+
 _MIGRATION = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 _MIGRATION_LOCK = 0x61756469  # "audi": one advisory lock id for applying migrations
 
@@ -157,35 +159,20 @@ class PostgresIndex:
     def add_token(self, token: TokenRecord) -> None:
         with self.transaction() as conn:
             conn.execute(
-                f"INSERT INTO tokens ({_TOKEN_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s)",  # noqa: S608
-                (
-                    token.token_id,
-                    token.secret_sha256,
-                    token.organization,
-                    token.role,
-                    json.dumps(list(token.grants)),
-                    token.created_at,
-                    token.revoked,
-                ),
+                f"INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s)",  # noqa: S608
+                token_row(token),
             )
-
-    @staticmethod
-    def _token(row: tuple[Any, ...]) -> TokenRecord:
-        names = [name.strip() for name in _TOKEN_COLUMNS.split(",")]
-        data = dict(zip(names, row, strict=True))
-        data["grants"] = tuple(json.loads(data["grants"]))
-        return TokenRecord.model_validate(data)
 
     def find_token(self, secret_sha256: str) -> TokenRecord | None:
         rows = self._rows(
-            f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE secret_sha256 = %s",  # noqa: S608
+            f"SELECT {TOKEN_COLUMNS} FROM tokens WHERE secret_sha256 = %s",  # noqa: S608
             (secret_sha256,),
         )
-        return self._token(rows[0]) if rows else None
+        return token_from_row(rows[0]) if rows else None
 
     def list_tokens(self) -> list[TokenRecord]:
-        rows = self._rows(f"SELECT {_TOKEN_COLUMNS} FROM tokens ORDER BY created_at, token_id")  # noqa: S608
-        return [self._token(row) for row in rows]
+        rows = self._rows(f"SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY created_at, token_id")  # noqa: S608
+        return [token_from_row(row) for row in rows]
 
     def revoke_token(self, token_id: str) -> bool:
         with self.transaction() as conn:
@@ -194,38 +181,30 @@ class PostgresIndex:
 
     # uploads
 
-    @staticmethod
-    def _upload(row: tuple[Any, ...]) -> UploadRecord:
-        names = [name.strip() for name in _UPLOAD_COLUMNS.split(",")]
-        data = dict(zip(names, row, strict=True))
-        data["reasons"] = tuple(json.loads(data["reasons"]))
-        data["signed_receipt"] = SignedReceipt.model_validate_json(data["signed_receipt"])
-        return UploadRecord.model_validate(data)
-
     def find_accepted(self, orgs: Sequence[str], root_hash: str) -> UploadRecord | None:
         rows = self._rows(
-            f"SELECT {_UPLOAD_COLUMNS} FROM uploads WHERE verdict = 'accepted' "  # noqa: S608
+            f"SELECT {UPLOAD_COLUMNS} FROM uploads WHERE verdict = 'accepted' "  # noqa: S608
             "AND bundle_root_hash = %s AND organization = ANY(%s) "
             "ORDER BY received_at, upload_id LIMIT 1",
             (root_hash, list(orgs)),
         )
-        return self._upload(rows[0]) if rows else None
+        return upload_from_row(rows[0]) if rows else None
 
     def get_upload(self, orgs: Sequence[str], upload_id: str) -> UploadRecord | None:
         rows = self._rows(
-            f"SELECT {_UPLOAD_COLUMNS} FROM uploads WHERE upload_id = %s "  # noqa: S608
+            f"SELECT {UPLOAD_COLUMNS} FROM uploads WHERE upload_id = %s "  # noqa: S608
             "AND organization = ANY(%s)",
             (upload_id, list(orgs)),
         )
-        return self._upload(rows[0]) if rows else None
+        return upload_from_row(rows[0]) if rows else None
 
     def list_uploads(self, orgs: Sequence[str], limit: int) -> list[UploadRecord]:
         rows = self._rows(
-            f"SELECT {_UPLOAD_COLUMNS} FROM uploads WHERE organization = ANY(%s) "  # noqa: S608
+            f"SELECT {UPLOAD_COLUMNS} FROM uploads WHERE organization = ANY(%s) "  # noqa: S608
             "ORDER BY received_at DESC, upload_id LIMIT %s",
             (list(orgs), limit),
         )
-        return [self._upload(row) for row in rows]
+        return [upload_from_row(row) for row in rows]
 
     def count_uploads(self) -> int:
         return int(self._rows("SELECT count(*) FROM uploads")[0][0])
@@ -240,32 +219,19 @@ class PostgresIndex:
         """
         with self.transaction() as conn:
             inserted = conn.execute(
-                f"INSERT INTO uploads ({_UPLOAD_COLUMNS}) "  # noqa: S608
+                f"INSERT INTO uploads ({UPLOAD_COLUMNS}) "  # noqa: S608
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
                 "ON CONFLICT DO NOTHING RETURNING upload_id",
-                (
-                    record.upload_id,
-                    record.organization,
-                    record.token_id,
-                    record.received_at,
-                    record.archive_sha256,
-                    record.size,
-                    record.verdict,
-                    json.dumps(list(record.reasons)),
-                    record.bundle_root_hash,
-                    record.bundle_id,
-                    record.archive_format,
-                    record.signed_receipt.model_dump_json(),
-                ),
+                upload_row(record),
             ).fetchall()
             if inserted:
                 return record
             rows = conn.execute(
-                f"SELECT {_UPLOAD_COLUMNS} FROM uploads WHERE verdict = 'accepted' "  # noqa: S608
+                f"SELECT {UPLOAD_COLUMNS} FROM uploads WHERE verdict = 'accepted' "  # noqa: S608
                 "AND organization = %s AND bundle_root_hash = %s",
                 (record.organization, record.bundle_root_hash),
             ).fetchall()
-        return self._upload(rows[0])
+        return upload_from_row(rows[0])
 
     # assessments
 

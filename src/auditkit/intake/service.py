@@ -30,8 +30,7 @@ import anyio
 import anyio.to_thread
 
 from .. import __version__
-from ..errors import AuditkitError, IntegrityError
-from .models import INTEGRITY_PREFIX, Principal, Receipt, SignedReceipt, UploadRecord
+from .models import Principal, Receipt, SignedReceipt, UploadRecord
 from .problems import (
     ApiError,
     BadRequest,
@@ -42,6 +41,7 @@ from .problems import (
     Unauthorized,
     Unavailable,
 )
+from .quarantine import Received, Verdict, verify_in_quarantine
 from .receipts import key_id, sign_receipt
 from .store import IntakeStore, hash_token, utc_now
 
@@ -51,11 +51,8 @@ if TYPE_CHECKING:
 LOG = logging.getLogger("auditkit.intake")
 
 DEFAULT_MAX_UPLOAD = 512 * 1024 * 1024
-MAX_REASONS = 50
-MAX_REASON_CHARS = 500
 _ROOT_HASH = re.compile(r"^[0-9a-f]{64}$")
 _UPLOAD_ID = re.compile(r"^up_[0-9a-f]{20}$")
-_FORMATS = {"zip": b"PK\x03\x04", "tar.gz": b"\x1f\x8b"}
 
 
 @dataclass(frozen=True)
@@ -86,32 +83,6 @@ class UploadResult:
         return 200 if self.duplicate else 201
 
 
-@dataclass(frozen=True)
-class _Received:
-    path: Path
-    sha256: str
-    size: int
-
-
-@dataclass(frozen=True)
-class _Verdict:
-    accepted: bool
-    reasons: tuple[str, ...]
-    report: Any
-    archive_format: str
-    archive: Path | None = None
-    """The archive in its quarantine folder (removed by the caller when done)."""
-
-
-def _sniff(path: Path) -> str | None:
-    with open(path, "rb") as handle:
-        head = handle.read(4)
-    for name, magic in _FORMATS.items():
-        if head.startswith(magic):
-            return name
-    return None
-
-
 class IntakeService:
     """One server's intake logic over an opened store."""
 
@@ -127,9 +98,13 @@ class IntakeService:
         self._limiter = anyio.CapacityLimiter(max(1, self.settings.verify_workers))
         self.on_accepted: Callable[[UploadRecord], None] | None = None
         """Called with each newly accepted upload (e.g. to queue its assessment)."""
+        self.closers: list[Callable[[], None]] = []
         self.log.append("server-start", utc_now(), version=__version__, key_id=self.key_id)
 
     def close(self) -> None:
+        """Run the closers (e.g. finish in-process assessments), then close the store."""
+        for closer in reversed(self.closers):
+            closer()
         self.store.close()
 
     # who is calling
@@ -164,7 +139,7 @@ class IntakeService:
         received = await self._receive(who, chunks, declared_length)
         upload_id = "up_" + secrets.token_hex(10)
         received_at = utc_now()
-        verdict: _Verdict | None = None
+        verdict: Verdict | None = None
         try:
             await anyio.to_thread.run_sync(
                 functools.partial(
@@ -189,7 +164,7 @@ class IntakeService:
 
     async def _receive(
         self, who: Principal, chunks: AsyncIterator[bytes], declared_length: int | None
-    ) -> _Received:
+    ) -> Received:
         cap = self.settings.max_upload_bytes
         if declared_length is not None and declared_length > cap:
             self._refused(who, declared_length, "declared size over the cap")
@@ -237,7 +212,7 @@ class IntakeService:
             with contextlib.suppress(Exception):
                 self._refused(who, size, f"upload abandoned ({type(exc).__name__})")
             raise
-        return _Received(path, digest.hexdigest(), size)
+        return Received(path, digest.hexdigest(), size)
 
     def _refused(self, who: Principal, size: int, reason: str) -> None:
         self.log.append(
@@ -249,53 +224,16 @@ class IntakeService:
             reason=reason,
         )
 
-    def _verify(self, received: _Received) -> _Verdict:
-        """Run the evidence verifier on the archive inside a fresh quarantine folder."""
-        fmt = _sniff(received.path)
-        if fmt is None:
-            reason = "upload is not a .zip or .tar.gz archive (unknown leading bytes)"
-            return _Verdict(False, (reason,), None, "unknown")
-        try:
-            from ..evidence.verify import verify_bundle  # the one verifier (auditkit.evidence)
-        except ImportError:
-            raise Unavailable(
-                "the bundle verifier is not installed on this server", hint="retry later"
-            ) from None
-        quarantine = Path(tempfile.mkdtemp(prefix="q-", dir=self.store.quarantine))
-        archive = quarantine / f"bundle.{fmt}"
-        os.replace(received.path, archive)
-        try:
-            report = verify_bundle(archive, limits=self.settings.verify_limits)
-        except AuditkitError as exc:
-            lines = exc.lines
-            if exc.exit_code == IntegrityError.exit_code:  # a signed marker: the client then exits 4
-                lines = [f"{INTEGRITY_PREFIX}{line}" for line in lines]
-            return _Verdict(False, self._clean(lines, archive), None, fmt, archive)
-        except Exception:  # noqa: BLE001 - fail closed, keep the server up
-            LOG.exception("bundle verifier crashed on %s", received.sha256)
-            reason = (
-                "the verifier failed on this bundle (internal error, reported to the "
-                "operator); the bundle was not accepted"
-            )
-            return _Verdict(False, (reason,), None, fmt, archive)
-        return _Verdict(True, (), report, fmt, archive)
-
-    @staticmethod
-    def _clean(lines: list[str], archive: Path) -> tuple[str, ...]:
-        """Reasons without server paths, each bounded, at most ``MAX_REASONS``."""
-        folder = str(archive.parent) + os.sep
-        cleaned = [line.replace(folder, "")[:MAX_REASON_CHARS] for line in lines[:MAX_REASONS]]
-        if len(lines) > MAX_REASONS:
-            cleaned.append(f"... and {len(lines) - MAX_REASONS} more problems")
-        return tuple(cleaned) or ("rejected by the verifier (no reason given)",)
+    def _verify(self, received: Received) -> Verdict:
+        return verify_in_quarantine(received, self.store.quarantine, self.settings.verify_limits)
 
     def _record(
         self,
         who: Principal,
         upload_id: str,
         received_at: str,
-        received: _Received,
-        verdict: _Verdict,
+        received: Received,
+        verdict: Verdict,
     ) -> UploadResult:
         report = verdict.report
         root_hash = str(report.root_hash) if verdict.accepted else None

@@ -11,15 +11,22 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import json
 import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from .models import AssessmentRecord, SignedReceipt, TokenRecord, UploadRecord
-from .storage import ZERO_HASH
+from .models import AssessmentRecord, TokenRecord, UploadRecord
+from .storage import (
+    TOKEN_COLUMNS,
+    UPLOAD_COLUMNS,
+    ZERO_HASH,
+    token_from_row,
+    token_row,
+    upload_from_row,
+    upload_row,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tokens (
@@ -65,10 +72,6 @@ CREATE TABLE IF NOT EXISTS log_anchor (
 );
 """
 
-_UPLOAD_COLUMNS = (
-    "upload_id, organization, token_id, received_at, archive_sha256, size, verdict, reasons, "
-    "bundle_root_hash, bundle_id, archive_format, signed_receipt"
-)
 
 
 class SqliteIndex:
@@ -112,32 +115,9 @@ class SqliteIndex:
     def add_token(self, token: TokenRecord) -> None:
         with self._transaction() as db:
             db.execute(
-                "INSERT INTO tokens VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    token.token_id,
-                    token.secret_sha256,
-                    token.organization,
-                    token.role,
-                    json.dumps(list(token.grants)),
-                    token.created_at,
-                    int(token.revoked),
-                ),
+                f"INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+                token_row(token),
             )
-
-    @staticmethod
-    def _token(row: tuple[object, ...]) -> TokenRecord:
-        token_id, secret, org, role, grants, created, revoked = row
-        return TokenRecord.model_validate(
-            {
-                "token_id": token_id,
-                "secret_sha256": secret,
-                "organization": org,
-                "role": role,
-                "grants": tuple(json.loads(str(grants))),
-                "created_at": created,
-                "revoked": bool(revoked),
-            }
-        )
 
     def find_token(self, secret_sha256: str) -> TokenRecord | None:
         rows = self._query(
@@ -145,14 +125,14 @@ class SqliteIndex:
             "FROM tokens WHERE secret_sha256 = ?",
             (secret_sha256,),
         )
-        return self._token(rows[0]) if rows else None
+        return token_from_row(rows[0]) if rows else None
 
     def list_tokens(self) -> list[TokenRecord]:
         rows = self._query(
             "SELECT token_id, secret_sha256, organization, role, grants, created_at, revoked "
             "FROM tokens ORDER BY created_at, token_id"
         )
-        return [self._token(row) for row in rows]
+        return [token_from_row(row) for row in rows]
 
     def revoke_token(self, token_id: str) -> bool:
         with self._transaction() as db:
@@ -162,42 +142,34 @@ class SqliteIndex:
     # uploads
 
     @staticmethod
-    def _upload(row: tuple[object, ...]) -> UploadRecord:
-        names = [name.strip() for name in _UPLOAD_COLUMNS.split(",")]
-        data = dict(zip(names, row, strict=True))
-        data["reasons"] = tuple(json.loads(str(data["reasons"])))
-        data["signed_receipt"] = SignedReceipt.model_validate_json(str(data["signed_receipt"]))
-        return UploadRecord.model_validate(data)
-
-    @staticmethod
     def _in(orgs: Sequence[str]) -> str:
         return ",".join("?" for _ in orgs) or "NULL"
 
     def find_accepted(self, orgs: Sequence[str], root_hash: str) -> UploadRecord | None:
         rows = self._query(
-            f"SELECT {_UPLOAD_COLUMNS} FROM uploads WHERE verdict = 'accepted' "  # noqa: S608
+            f"SELECT {UPLOAD_COLUMNS} FROM uploads WHERE verdict = 'accepted' "  # noqa: S608
             f"AND bundle_root_hash = ? AND organization IN ({self._in(orgs)}) "
             "ORDER BY received_at, upload_id LIMIT 1",
             (root_hash, *orgs),
         )
-        return self._upload(rows[0]) if rows else None
+        return upload_from_row(rows[0]) if rows else None
 
     def get_upload(self, orgs: Sequence[str], upload_id: str) -> UploadRecord | None:
         rows = self._query(
-            f"SELECT {_UPLOAD_COLUMNS} FROM uploads WHERE upload_id = ? "  # noqa: S608
+            f"SELECT {UPLOAD_COLUMNS} FROM uploads WHERE upload_id = ? "  # noqa: S608
             f"AND organization IN ({self._in(orgs)})",
             (upload_id, *orgs),
         )
-        return self._upload(rows[0]) if rows else None
+        return upload_from_row(rows[0]) if rows else None
 
     def list_uploads(self, orgs: Sequence[str], limit: int) -> list[UploadRecord]:
         rows = self._query(
-            f"SELECT {_UPLOAD_COLUMNS} FROM uploads "  # noqa: S608
+            f"SELECT {UPLOAD_COLUMNS} FROM uploads "  # noqa: S608
             f"WHERE organization IN ({self._in(orgs)}) "
             "ORDER BY received_at DESC, upload_id LIMIT ?",
             (*orgs, limit),
         )
-        return [self._upload(row) for row in rows]
+        return [upload_from_row(row) for row in rows]
 
     def count_uploads(self) -> int:
         return int(str(self._query("SELECT COUNT(*) FROM uploads")[0][0]))
@@ -208,28 +180,15 @@ class SqliteIndex:
         with self._transaction() as db:
             if record.verdict == "accepted":
                 rows = db.execute(
-                    f"SELECT {_UPLOAD_COLUMNS} FROM uploads WHERE verdict = 'accepted' "  # noqa: S608
+                    f"SELECT {UPLOAD_COLUMNS} FROM uploads WHERE verdict = 'accepted' "  # noqa: S608
                     "AND organization = ? AND bundle_root_hash = ?",
                     (record.organization, record.bundle_root_hash),
                 ).fetchall()
                 if rows:
-                    return self._upload(rows[0])
+                    return upload_from_row(rows[0])
             db.execute(
-                f"INSERT INTO uploads ({_UPLOAD_COLUMNS}) VALUES ({','.join('?' * 12)})",  # noqa: S608
-                (
-                    record.upload_id,
-                    record.organization,
-                    record.token_id,
-                    record.received_at,
-                    record.archive_sha256,
-                    record.size,
-                    record.verdict,
-                    json.dumps(list(record.reasons)),
-                    record.bundle_root_hash,
-                    record.bundle_id,
-                    record.archive_format,
-                    record.signed_receipt.model_dump_json(),
-                ),
+                f"INSERT INTO uploads ({UPLOAD_COLUMNS}) VALUES ({','.join('?' * 12)})",  # noqa: S608
+                upload_row(record),
             )
             if log_head is not None:
                 self._write_head(db, log_head)

@@ -15,13 +15,14 @@ Two small interfaces, so a deployment can swap either half:
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from .models import AssessmentRecord, TokenRecord, UploadRecord
+from .models import AssessmentRecord, SignedReceipt, TokenRecord, UploadRecord
 
 
 class ObjectStore(Protocol):
@@ -158,3 +159,39 @@ def _fsync_dir(path: Path) -> None:
 
 
 ZERO_HASH = "0" * 64
+
+# Rows of the ``tokens`` and ``uploads`` tables, the same in every index.
+TOKEN_COLUMNS = "token_id, secret_sha256, organization, role, grants, created_at, revoked"  # noqa: S105
+UPLOAD_COLUMNS = (
+    "upload_id, organization, token_id, received_at, archive_sha256, size, verdict, reasons, "
+    "bundle_root_hash, bundle_id, archive_format, signed_receipt"
+)
+
+
+def token_row(token: TokenRecord) -> tuple[object, ...]:
+    """``token`` as values for :data:`TOKEN_COLUMNS`."""
+    grants = json.dumps(list(token.grants))
+    return (token.token_id, token.secret_sha256, token.organization, token.role, grants,
+            token.created_at, token.revoked)
+
+
+def token_from_row(row: Sequence[object]) -> TokenRecord:
+    data = dict(zip([n.strip() for n in TOKEN_COLUMNS.split(",")], row, strict=True))
+    data["grants"] = tuple(json.loads(str(data["grants"])))
+    data["revoked"] = bool(data["revoked"])
+    return TokenRecord.model_validate(data)
+
+
+def upload_row(record: UploadRecord) -> tuple[object, ...]:
+    """``record`` as values for :data:`UPLOAD_COLUMNS`."""
+    return (record.upload_id, record.organization, record.token_id, record.received_at,
+            record.archive_sha256, record.size, record.verdict, json.dumps(list(record.reasons)),
+            record.bundle_root_hash, record.bundle_id, record.archive_format,
+            record.signed_receipt.model_dump_json())
+
+
+def upload_from_row(row: Sequence[object]) -> UploadRecord:
+    data = dict(zip([n.strip() for n in UPLOAD_COLUMNS.split(",")], row, strict=True))
+    data["reasons"] = tuple(json.loads(str(data["reasons"])))
+    data["signed_receipt"] = SignedReceipt.model_validate_json(str(data["signed_receipt"]))
+    return UploadRecord.model_validate(data)

@@ -228,6 +228,11 @@ def to_families(catalog: Any, *, severity: str = "unrated", selected: set[str] |
     return imported
 
 
+def walk_controls(catalog: Any) -> list[Any]:
+    """Every control of the catalog (enhancements too), in document order."""
+    return [c for _, members in _groups(catalog) for c, _ in members]
+
+
 def all_ids(catalog: Any) -> list[str]:
     """Every control id of the catalog in document order (enhancements after their control)."""
     return [c.id for _, members in _groups(catalog) for c, _ in members]

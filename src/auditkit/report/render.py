@@ -29,6 +29,7 @@ from ..catalog.assessment import UNRECORDED_AUDITOR
 from ..catalog.models import SEVERITY_ORDER, id_key
 from ..errors import IntegrityError, InternalError, InvalidInputError
 from ..fsio import write_bytes, write_text
+from ..results import crosswalk
 from ..results.model import IntegrityFailure, Results
 from .env import make_environment, template_dir
 from .messages import steps
@@ -162,11 +163,13 @@ def build_context(
         "controls_by_family": controls_by_family,
         "untested_by_family": untested_by_family,
         "untested_count": sum(len(c) for _, c in untested_by_family),
+        "untested_ids": {c.id for _, controls in untested_by_family for c in controls},
         "findings": findings,
         "finding_counts": sorted(counts.items(), key=lambda kv: SEVERITY_ORDER.get(kv[0], 9)),
         "items_by_path": {item.path: item for item in results.bundle.items},
         "labels": {c.id: c.shown_id for c in results.controls},
         "sections": {c.id for _, controls in controls_by_family for c in controls},
+        "crosswalk": crosswalk.build(results).rows,
         "ratings": ratings,
         "statuses": STATUSES,
         "severity_weights": sorted(results.profile.severity_weights.items(),
@@ -237,7 +240,6 @@ def render_report(
     manifest_bytes: bytes | None,
     output: Path,
     html_output: Path | None = None,
-    jobs: int = 1,
     signed: bool = False,
     allow_integrity_failures: bool = False,
     progress: Callable[[str], None] | None = None,
@@ -253,11 +255,6 @@ def render_report(
     or size) are refused with :class:`~auditkit.errors.IntegrityError` (exit 4) unless
     ``allow_integrity_failures``; the report then states the failures on its cover and
     in the executive summary.
-
-    ``jobs=2`` (opt-in, ``auditkit report --jobs 2``) lays out and draws the two
-    halves of the report in two processes and joins them with pikepdf
-    (:mod:`.parallel`); if that is not possible it renders in one process. It is
-    faster only when a second core is actually free.
 
     ``progress`` is called with each rendering step in words ("laying out pages: page 12").
     """
@@ -287,20 +284,6 @@ def render_report(
     fetcher = make_fetcher(folder)
 
     started = time.perf_counter()
-    if jobs > 1:
-        parallel = _render_parallel(
-            html, folder=folder, model=model, raw=raw, manifest_bytes=manifest_bytes,
-            results_sha256=results_sha256, manifest_sha256=manifest_sha256, moment=moment,
-            signed=signed,
-        )
-        if parallel is not None:
-            return _finish(
-                parallel.pdf, pages=parallel.pages, output=output, html_output=html_output,
-                html=html, folder=folder, results_sha256=results_sha256,
-                manifest_sha256=manifest_sha256, seconds=time.perf_counter() - started,
-                warnings=parallel.warnings,
-            )
-        started = time.perf_counter()
     with _captured_warnings() as collected, _source_date_epoch(moment), steps(progress):
         try:
             document = weasyprint.HTML(
@@ -327,11 +310,9 @@ def render_report(
 
 def _write_with_attachments(
     document: Any, *, raw: bytes, manifest_bytes: bytes | None, results_sha256: str,
-    manifest_sha256: str | None, root_hash: str, moment: dt.datetime, signed: bool, tagged: bool = True,
+    manifest_sha256: str | None, root_hash: str, moment: dt.datetime, signed: bool,
 ) -> bytes:
     """PDF/A-3b bytes of ``document`` with the digests in its metadata and the files attached.
-
-    ``tagged=False`` only for the two-process path, whose join cannot merge structure trees.
     """
     import weasyprint
 
@@ -354,7 +335,7 @@ def _write_with_attachments(
             )
         )
     attachments.sort(key=lambda a: a.name.encode("utf-8"))  # the EmbeddedFiles name tree must be sorted
-    pdf: bytes = document.write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=tagged, custom_metadata=True,
+    pdf: bytes = document.write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True, custom_metadata=True,
                                     attachments=attachments, finisher=_one_af_entry_per_file)
     return pdf
 
@@ -392,44 +373,3 @@ def _finish(
         seconds=seconds,
         warnings=warnings,
     )
-
-
-def _render_parallel(
-    html: str, *, folder: Path, model: Results, raw: bytes, manifest_bytes: bytes | None,
-    results_sha256: str, manifest_sha256: str | None, moment: dt.datetime, signed: bool,
-) -> Any:
-    """The PDF rendered in two processes (:mod:`.parallel`), or None to render in one.
-
-    The chunk carrying the cover gets the same metadata and attachments as the
-    one-process rendering; a forbidden resource or any failure falls back to the
-    one-process path, which reports it.
-    """
-    import weasyprint
-
-    from .fetcher import make_fetcher
-    from .parallel import ParallelUnavailable, render_pdf_parallel
-
-    def make_document(chunk: str) -> Any:
-        return weasyprint.HTML(
-            string=chunk, base_url=folder.resolve().as_uri() + "/",
-            url_fetcher=make_fetcher(folder),
-        ).render()
-
-    def write(document: Any, index: int) -> bytes:
-        if index != 0:
-            return document.write_pdf(pdf_variant=PDF_VARIANT)  # untagged: see _write_with_attachments
-        return _write_with_attachments(
-            document, raw=raw, manifest_bytes=manifest_bytes, results_sha256=results_sha256,
-            manifest_sha256=manifest_sha256, root_hash=model.bundle.root_hash, moment=moment,
-            signed=signed, tagged=False,
-        )
-
-    with _source_date_epoch(moment):
-        try:
-            return render_pdf_parallel(
-                html, make_document=make_document, write=write,
-                stylesheet=(folder / STYLESHEET).read_text(encoding="utf-8"),
-            )
-        except ParallelUnavailable as exc:
-            logging.getLogger("auditkit.report").info("rendering in one process: %s", exc)
-            return None

@@ -48,8 +48,27 @@ def validator(name: str) -> Any:
     return Draft202012Validator(load(name))
 
 
+@functools.cache
+def fast_validator(name: str) -> Any:
+    """A Draft 2020-12 validator for ``name`` compiled once by jsonschema-rs (Rust).
+
+    Two orders of magnitude faster than :func:`validator` on large documents, for
+    a yes/no answer; messages still come from :func:`validator`, which words them
+    as every other refusal is worded. jsonschema-rs also refuses what JSON cannot
+    hold (NaN, infinities, lone surrogates), so a "no" is confirmed by
+    :func:`validator` before it is reported."""
+    import jsonschema_rs
+
+    return jsonschema_rs.Draft202012Validator(load(name))
+
+
 def problems(located: Located, name: str) -> list[str]:
-    """Every violation of schema ``name`` in ``located``, one line each, in document order."""
+    """Every violation of schema ``name`` in ``located``, one line each, in document order.
+
+    A document the compiled jsonschema-rs validator accepts has none; only one it
+    refuses is walked by the Python validator, whose errors :mod:`.messages` words."""
+    if fast_validator(name).is_valid(located.data):
+        return []
     return lines(located, validator(name).iter_errors(located.data))
 
 

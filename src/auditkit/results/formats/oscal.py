@@ -28,7 +28,7 @@ from typing import Any
 
 from ..model import ControlResult, ProcedureOutcome, Results
 from .junit import failure_lines
-from .oscal_common import OPEN, Builder, drop_empty, instant, line, prop, root_objective, token
+from .oscal_common import OPEN, Builder, drop_empty, instant, line, prop, require_controls, root_objective, token
 
 NAME = "oscal"
 SUFFIX = ".oscal.json"
@@ -161,8 +161,7 @@ class _Results(Builder):
         auditor = a.auditor.name + (f" ({org})" if org else "")
         plan = self.uuid("resource", "assessment-plan")
         return {"assessment-results": drop_empty({
-            "uuid": self.uuid("assessment-results", a.as_of, r.catalog.digest, r.profile.digest,
-                              a.assessment_digest or ""),
+            "uuid": self.document_uuid("assessment-results"),
             "metadata": self.metadata(f"auditkit assessment of {a.auditee} as of {a.as_of}"),
             "import-ap": {"href": f"#{plan}",
                           "remarks": f"The assessment plan: auditkit profile {r.profile.id} with the auditor's "
@@ -197,11 +196,7 @@ def to_dict(results: Results) -> dict[str, Any]:
     """The OSCAL document as plain data (what :func:`render` serialises)."""
     from . import oscal_ap
 
-    if not results.controls:
-        from ...errors import InvalidInputError
-
-        raise InvalidInputError("results hold no controls; OSCAL assessment results need at least "
-                                "one reviewed control", hint="assess at least one control")
+    require_controls(results, "OSCAL assessment results")
     plan_sha256 = hashlib.sha256(oscal_ap.render(results)).hexdigest()
     return _Results(results).document(plan_sha256)
 

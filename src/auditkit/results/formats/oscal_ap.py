@@ -16,7 +16,7 @@ import json
 from typing import Any
 
 from ..model import Results
-from .oscal_common import METHODS, Builder, drop_empty, instant, line, prop, token
+from .oscal_common import METHODS, Builder, drop_empty, instant, line, prop, require_controls, token
 
 NAME = "oscal-ap"
 SUFFIX = ".oscal-ap.json"
@@ -67,8 +67,7 @@ class _Plan(Builder):
         a = r.assessment
         manifest = self.uuid("resource", "manifest")
         return {"assessment-plan": drop_empty({
-            "uuid": self.uuid("assessment-plan", a.as_of, r.catalog.digest, r.profile.digest,
-                              a.assessment_digest or ""),
+            "uuid": self.document_uuid("assessment-plan"),
             "metadata": self.metadata(f"auditkit assessment plan for {a.auditee} as of {a.as_of}"),
             "import-ssp": {"href": f"#{manifest}",
                            "remarks": "No system security plan: the system is described by the evidence bundle."},
@@ -100,11 +99,7 @@ class _Plan(Builder):
 
 
 def to_dict(results: Results) -> dict[str, Any]:
-    if not results.controls:
-        from ...errors import InvalidInputError
-
-        raise InvalidInputError("results hold no controls; an OSCAL assessment plan needs at least one control",
-                                hint="assess at least one control")
+    require_controls(results, "an OSCAL assessment plan")
     return _Plan(results).document()
 
 

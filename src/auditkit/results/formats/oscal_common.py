@@ -71,6 +71,15 @@ def drop_empty(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if v != [] and v is not None}
 
 
+def require_controls(results: Results, what: str) -> None:
+    """OSCAL documents need at least one reviewed control."""
+    if not results.controls:
+        from ...errors import InvalidInputError
+
+        raise InvalidInputError(f"results hold no controls; {what} needs at least one reviewed control",
+                                hint="assess at least one control")
+
+
 def root_objective(control: ControlResult) -> str:
     """The objective a control's finding targets: its first top-level assessment objective, else its id."""
     return next((t.id for t in control.objectives if t.level == 0 and t.id), token(control.id))
@@ -87,6 +96,12 @@ class Builder:
 
     def uuid(self, *parts: str) -> str:
         return str(uuid.uuid5(self.namespace, "\x1f".join(parts)))
+
+    def document_uuid(self, kind: str) -> str:
+        """The UUID of a whole document: one per kind, assessment, catalog, profile and assessment file."""
+        r = self.results
+        return self.uuid(kind, r.assessment.as_of, r.catalog.digest, r.profile.digest,
+                         r.assessment.assessment_digest or "")
 
     # ── parties, roles, components ─────────────────────────────────────────────
     @property

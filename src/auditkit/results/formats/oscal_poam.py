@@ -74,7 +74,7 @@ class _Poam(Builder):
                                     "not assessed, so there is nothing for a POA&M",
                                     hint="use --format oscal for the assessment results")
         return {"plan-of-action-and-milestones": drop_empty({
-            "uuid": self.uuid("poam", a.as_of, r.catalog.digest, r.profile.digest, a.assessment_digest or ""),
+            "uuid": self.document_uuid("poam"),
             "metadata": self.metadata(f"auditkit POA&M for {a.auditee} as of {a.as_of}"),
             "system-id": {"identifier-type": "https://auditkit.example/ns/bundle-id", "id": r.bundle.id},
             "local-definitions": {"components": self.components()},

@@ -2,7 +2,7 @@
 
 Differential tests: hypothesis builds expressions of the fast subset over a few record
 shapes (present and missing fields of every type, lists, params) and each is judged by
-both ``auditkit.engine.fastpath`` and the CEL library; then every shipped catalog
+both ``auditkit.engine.fast`` and the CEL library; then every shipped catalog
 expression is judged both ways over the shipped sample bundles.
 """
 
@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from auditkit.engine import fastpath
+from auditkit.engine import fast
 from auditkit.engine.cel import compile_expr, make_context
-from auditkit.engine.fastpath import INT_MAX, INT_MIN, Fallback, compile_fast
+from auditkit.engine.fast import INT_MAX, INT_MIN, Fallback, compile_fast
 
 _NOTHING = object()
 
@@ -294,11 +294,14 @@ def test_outside_the_subset_is_left_to_cel(source: str) -> None:
 
 
 def test_parser_builds_cel_precedence() -> None:
-    assert fastpath.parse("a || b && c") == ("or", ("id", "a"), ("and", ("id", "b"), ("id", "c")))
-    assert fastpath.parse("1 + 2 * 3 < 4 == true")[1] == "=="
-    assert fastpath.parse("!a.b") == ("not", ("sel", ("id", "a"), "b"))
-    assert fastpath.parse("a ? b : c ? d : e") == ("cond", ("id", "a"), ("id", "b"), ("cond", ("id", "c"), ("id", "d"), ("id", "e")))
-    assert fastpath.parse("-1") == ("lit", -1)
+    from auditkit.engine.fast.nodes import And, Binary, Cond, Ident, Lit, Not, Or, Select
+
+    assert fast.parse("a || b && c") == Or(Ident("a"), And(Ident("b"), Ident("c")))
+    assert fast.parse("1 + 2 * 3 < 4 == true").op == "=="
+    assert fast.parse("!a.b") == Not(Select(Ident("a"), "b"))
+    assert fast.parse("a ? b : c ? d : e") == Cond(Ident("a"), Ident("b"), Cond(Ident("c"), Ident("d"), Ident("e")))
+    assert fast.parse("-1") == Lit(-1)
+    assert fast.parse("r.n in [1, 2]") == Binary("in", Select(Ident("r"), "n"), fast.parse("[1, 2]"))
 
 
 # ----------------------------------------------------------------------------- shipped catalog
@@ -405,10 +408,12 @@ def test_engine_scenarios_are_identical_with_and_without_the_fast_path(catalog, 
          variables={"r": {}, "params": {"names": ["a"]}, "recs": [], "as_of": "", "period": {}})
 def test_rules_judged_over_columns_agree_with_cel(source: str, variables: dict[str, Any], records: list[Any]) -> None:
     """An each rule judged over all records at once gives CEL's verdict for every record."""
-    from auditkit.engine.fastpath import Columns, compile_rule
+    from auditkit.engine.fast import Columns, compile_rule
 
     rule = compile_rule(source)
-    assert rule is not None
+    if rule is None:  # outside the subset (e.g. --9223372036854775808, which CEL refuses too): CEL decides
+        assert fast.parse(source) is None
+        return
     env = {k: v for k, v in variables.items() if k != "r"}
     columns = Columns()
     verdicts = rule.judge_all(env, records, columns)
@@ -422,13 +427,35 @@ def test_rules_judged_over_columns_agree_with_cel(source: str, variables: dict[s
         assert slow is verdict, f"{source!r} on {record!r}: columns say {verdict!r}, CEL {slow!r}"
 
 
+def test_shared_parts_of_rules_are_remembered_per_records_and_constants() -> None:
+    """Rules over the same records share columns of equal parts; other constants or records do not."""
+    from auditkit.engine.fast import Columns, compile_rule
+
+    records = [{"p": i % 2 == 0, "n": i} for i in range(10)]
+    other = [{"p": True, "n": 100}]
+    columns = Columns()
+    small = compile_rule("!(r.p) || (r.n <= params.max)")
+    large = compile_rule("!(r.p) || r.n <= params.max")
+    assert small is not None and large is not None
+    assert small.judge_all({"params": {"max": 4}}, records, columns) == [n % 2 == 1 or n <= 4 for n in range(10)]
+    remembered = len(columns.remembered)
+    assert large.judge_all({"params": {"max": 4}}, records, columns) == [n % 2 == 1 or n <= 4 for n in range(10)]
+    assert len(columns.remembered) == remembered  # the same parts: nothing new computed
+    assert large.judge_all({"params": {"max": 8}}, records, columns) == [n % 2 == 1 or n <= 8 for n in range(10)]
+    assert large.judge_all({"params": {"max": 8.0}}, records, columns) is None  # int vs double: not certain
+    assert large.judge_all({"params": {"max": 8}}, other, columns) == [False]
+    columns.MAX_REMEMBERED = 2
+    assert small.judge_all({"params": {"max": 1}}, records, columns) == [n % 2 == 1 or n <= 1 for n in range(10)]
+    assert len(columns.remembered) <= 2
+
+
 @pytest.mark.parametrize(("value", "expected"), [
     ({"a": [1, "x", {"b": None}]}, True), ({"a": ["\ud800"]}, False), ([2**63], False), ([-(2**63)], True),
     ({1: 2}, False), ((1,), False), ("é😀", True), ([[["\udc00"]]], False), ({"\ud800": 1}, False),
     ([{"a": {"b": [2**64]}}], False), ([True, 1.5, None, {}], True), ([{"a": 1}, "b", [set()]], False),
 ])
 def test_plain_is_what_cel_reads_unchanged(value: Any, expected: bool) -> None:
-    assert fastpath.plain(value) is expected
+    assert fast.plain(value) is expected
 
 
 def _plain_reference(value: Any) -> bool:
@@ -455,8 +482,8 @@ JSONISH = st.recursive(ODD_SCALARS, lambda inner: st.one_of(
 @settings(max_examples=500, deadline=None)
 @given(value=JSONISH, records=st.lists(st.dictionaries(st.sampled_from(["a", "b"]), ODD_SCALARS, max_size=2), max_size=4))
 def test_plain_matches_its_definition(value: Any, records: list[Any]) -> None:
-    assert fastpath.plain(value) is _plain_reference(value)
-    assert fastpath.plain(records) is _plain_reference(records)
+    assert fast.plain(value) is _plain_reference(value)
+    assert fast.plain(records) is _plain_reference(records)
 
 
 def test_worker_death_mid_window_blames_one_check_and_requeues_the_rest(monkeypatch):
