@@ -262,7 +262,8 @@ def test_timestamp_whose_offset_leaves_the_calendar_is_refused(invoke, workspace
 @pytest.mark.parametrize("stamp", ["0001-01-01T00:00:00Z", "0001-01-01T05:00:00+04:59", "9999-12-31T23:59:59Z"])
 def test_timestamps_at_the_ends_of_the_calendar_are_judged(invoke, workspace, stamp):
     root, bundle = workspace
-    folder = bundle(manifest=HEAD + item("evidence/things.json", THINGS, collected=stamp))
+    head = HEAD if stamp.startswith("0001") else HEAD.replace("created: 2026-10-03T14:00:00Z", f"created: {stamp}")
+    folder = bundle(manifest=head + item("evidence/things.json", THINGS, collected=stamp))  # not after created
     status, problems = evidence_problems(assess_json(invoke, folder, root))
     if stamp.startswith("0001"):
         assert status == "insufficient-evidence"
@@ -300,6 +301,7 @@ def test_a_ten_thousand_year_period_is_counted_not_enumerated(invoke, workspace,
 def test_an_item_covering_the_whole_calendar_covers_any_period(invoke, workspace):
     root, bundle = workspace
     head = HEAD.replace("{start: 2026-07-01, end: 2026-09-30}", "{start: 0001-01-01, end: 9999-12-31}")
+    head = head.replace("created: 2026-10-03T14:00:00Z", "created: 9999-12-31T23:59:59Z")  # collected before it
     folder = bundle(manifest=head + item("evidence/things.json", THINGS, collected="9999-12-31T00:00:00Z",
                                          period="{start: 0001-01-01, end: 9999-12-31}"))
     results = assess_json(invoke, folder, root, "--as-of", "9999-12-31")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,10 @@ FAMILY = (Path(__file__).parent / "data" / "zz-family.yaml").read_text(encoding=
 
 
 def problem_lines(output: str) -> list[str]:
-    return [line for line in output.splitlines() if not line.startswith("auditkit:")]
+    """The problem lines, without the "auditkit: error: " every failure line starts with, nor the count."""
+    prefix = "auditkit: error: "
+    return [line.removeprefix(prefix) for line in output.splitlines()
+            if line.startswith(prefix) and not re.fullmatch(r"\d+ problems? found", line.removeprefix(prefix))]
 
 
 def validate(invoke, tmp_path: Path, text: str):

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .catalog import load_catalog, load_profile
-from .catalog.assessment import Assessment, Auditor, Engagement, load_assessment
+from .catalog.assessment import UNRECORDED_AUDITOR, Assessment, Auditor, Engagement, load_assessment
 from .engine.workers import Limits
 from .errors import InvalidInputError
 from .results.model import BundleSignature, Results
@@ -89,11 +89,16 @@ def run_assessment(
         evidence = EvidenceSet.from_bundle(bundle, loaded)
         with bundle.open_member("manifest.yaml") as handle:
             manifest_bytes = handle.read()
+    if assessment is not None:
+        from .catalog.scaffold import assessment_warnings
+
+        notes.extend(f"warning: {line}" for line in assessment_warnings(
+            catalog, loaded_profile, assessment, evidence.organization, filled=True, as_of=as_of))
     if assessment is None:
         day = as_of or _default_as_of(evidence)
         notes.append(f"no assessment file: procedures count as not performed; as-of date {day.isoformat()}")
         assessment = Assessment(engagement=Engagement(
-            auditee=evidence.organization, auditor=Auditor(name="(not recorded)"), as_of=day))
+            auditee=evidence.organization, auditor=Auditor(name=UNRECORDED_AUDITOR), as_of=day))
     results = assess(catalog, loaded_profile, evidence, assessment, as_of,
                      options=EngineOptions(limits=limits or Limits()))
     bundle_info = results.bundle.model_copy(update={"signature": signature,

@@ -45,3 +45,25 @@ def progress_bar(total: int, description: str, *, min_total: int = 0) -> Iterato
     with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task(description, total=total)
         yield lambda n: bar.advance(task, n)
+
+
+@contextlib.contextmanager
+def step_line(label: str) -> Iterator[Callable[[str], None] | None]:
+    """Yield a callback that shows the current step on one updating stderr line (None off a terminal)."""
+    if not sys.stderr.isatty() or os.environ.get("AUDITKIT_NO_PROGRESS"):
+        yield None
+        return
+    shown = [0]
+
+    def show(step: str) -> None:
+        text = f"auditkit: {label}: {step}"[:100]
+        sys.stderr.write("\r" + text.ljust(shown[0]))
+        sys.stderr.flush()
+        shown[0] = len(text)
+
+    try:
+        yield show
+    finally:
+        if shown[0]:
+            sys.stderr.write("\r" + " " * shown[0] + "\r")
+            sys.stderr.flush()

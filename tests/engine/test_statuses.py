@@ -104,7 +104,7 @@ def test_override_is_shown_everywhere(catalog, profile):
     trace = next(t for t in results.score_trace if t.scope == "control TT-5")
     assert "OVERRIDDEN" in trace.explanation
     finding = next(f for f in results.findings if f.control == "TT-5")
-    assert finding.summary.startswith("[override: partially-satisfied -> satisfied]")
+    assert finding.summary.startswith("Auditor override: computed partially satisfied, reported satisfied. ")
 
 
 def test_critical_failure_caps_rating(catalog, profile):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import tarfile
 import zipfile
@@ -108,6 +109,8 @@ def test_size_change_exit_4(cli, sealed):
 def test_file_added_after_sealing_exit_3(cli, sealed):
     folder, _ = sealed
     (folder / "evidence" / "late.txt").write_text("added later")
+    collected = 1790000000  # 2026-09-21, before the bundle was created (2026-10-03)
+    os.utime(folder / "evidence" / "late.txt", (collected, collected))
     result = cli("bundle", "verify", folder)
     assert result.exit_code == 3
     (line,) = error_lines(result)
@@ -196,6 +199,9 @@ def test_inspect_per_kind_and_control(cli, sealed):
 
 
 def test_library_api_round_trip(raw_folder, sandbox):
+    collected = dt.datetime(2026, 3, 31, tzinfo=dt.UTC).timestamp()  # before the bundle is created
+    for path in raw_folder.rglob("*"):
+        os.utime(path, (collected, collected))
     path = init_bundle(raw_folder, bundle_id="x-1", organization="X", period_start=dt.date(2026, 1, 1),
                        period_end=dt.date(2026, 3, 31), submitter_name="N", submitter_email="n@x.example",
                        created=dt.datetime(2026, 4, 1, tzinfo=dt.UTC))

@@ -72,17 +72,30 @@ def test_submit_fetch_and_verify_receipt(live: LiveServer, tenants: Tenants, tmp
     _log_ok(tenants.store)
 
 
-def test_submit_rejected_bundle_exit_3_with_reasons(live: LiveServer, tenants: Tenants,
-                                                    tmp_path: Path):
+def test_submit_rejected_bundle_exit_4_on_a_hash_mismatch_with_reasons(live: LiveServer, tenants: Tenants,
+                                                                       tmp_path: Path):
     files = bundle_files("acme-bad")
     files["evidence/datastore-inventory.json"] += b"tampered"
     archive = write_zip(tmp_path / "bad.zip", files)
     receipt = tmp_path / "receipt.json"
     result = _run(["submit", str(archive), "--server", live.url, "-o", str(receipt)], tenants.acme)
-    assert result.exit_code == 3, result.output
+    assert result.exit_code == 4, result.output  # as `auditkit bundle verify` exits on the same bundle locally
     assert "bundle rejected by the server" in result.output
     assert "manifest says" in result.output
+    reasons = json.loads(receipt.read_text())["receipt"]["reasons"]
     assert json.loads(receipt.read_text())["receipt"]["verdict"] == "rejected"
+    assert all(r.startswith("integrity: ") for r in reasons), reasons
+    local = _run(["bundle", "verify", str(archive)])
+    assert local.exit_code == 4
+
+
+def test_submit_rejected_invalid_bundle_exit_3(live: LiveServer, tenants: Tenants, tmp_path: Path):
+    files = bundle_files("acme-bad")
+    files["manifest.yaml"] = files["manifest.yaml"].replace(b"organization:", b"organisation:")
+    archive = write_zip(tmp_path / "bad.zip", files)
+    result = _run(["submit", str(archive), "--server", live.url], tenants.acme)
+    assert result.exit_code == 3, result.output
+    assert "unknown key 'organisation' (did you mean 'organization'?)" in result.output
 
 
 def test_submit_packs_a_folder_first(live: LiveServer, tenants: Tenants, tmp_path: Path):

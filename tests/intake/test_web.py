@@ -85,3 +85,26 @@ def test_not_an_archive_is_rejected_on_the_page(page, live: LiveServer, tenants:
     _upload(page, live, tenants.acme, text)
     assert page.inner_text("#verdict").strip().startswith("Rejected")
     assert "not a .zip or .tar.gz" in page.inner_text("#reasons")
+
+
+def test_receipt_downloads_named_after_the_archive(page, live: LiveServer, tenants: Tenants, tmp_path: Path):
+    archive = good_zip(tmp_path)
+    _upload(page, live, tenants.acme, archive)
+    link = page.locator("#download-receipt")
+    assert link.inner_text() == f"Download receipt ({archive.name}.receipt.json)"
+    with page.expect_download() as info:
+        link.click()
+    download = info.value
+    assert download.suggested_filename == f"{archive.name}.receipt.json"
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+    assert json.loads(saved.read_text()) == json.loads(page.inner_text("#receipt"))
+    from click.testing import CliRunner
+
+    from auditkit.cli import cli
+
+    key = tmp_path / "server.pub"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["intake", "key", "export", "--store", str(live.store), "-o", str(key)]).exit_code == 0
+    checked = runner.invoke(cli, ["receipt", "verify", str(saved), "--key", str(key)])
+    assert checked.exit_code == 0, checked.output

@@ -205,7 +205,7 @@ def test_untrusted_unsigned_or_altered_bundle_signature_exits_4(signed_bundle: P
                                                               keys: dict[str, Path]) -> None:
     out = tmp_path / "results.json"
     stranger = _cli("assess", signed_bundle, "-o", out, "--trust", keys["stranger_ca"])
-    assert stranger.exit_code == 4 and "not trusted" in stranger.stderr and "manifest.sig" in stranger.stderr
+    assert stranger.exit_code == 4 and "untrusted signature" in stranger.stderr and "manifest.sig" in stranger.stderr
     unsigned = _cli("assess", SAMPLES / "acme-us", "-o", out, "--trust", keys["submitter_ca"])
     assert unsigned.exit_code == 4 and "not signed" in unsigned.stderr
     altered = tmp_path / "altered"

@@ -113,12 +113,14 @@ def build_findings(controls: list[rm.ControlResult]) -> list[rm.Finding]:
     for c in controls:
         if c.status in ("satisfied", "not-applicable") and c.computed_status in ("satisfied", "not-applicable"):
             continue
-        failing = [f"{k.id} {k.outcome}" + (f" ({k.offender_count} offending records)" if k.offender_count else "")
+        failing = [f"{k.id} {k.outcome}" + (f" ({k.offender_count} offending record{'' if k.offender_count == 1 else 's'})"
+                                               if k.offender_count else "")
                    for k in c.checks if k.outcome != "pass"]
         gaps = [p for u in c.evidence for p in u.problems]
         summary = "; ".join(filter(None, [", ".join(failing), ", ".join(gaps)])) or c.status
         if c.override is not None:
-            summary = f"[override: {c.computed_status} -> {c.status}] {summary}"
+            summary = (f"Auditor override: computed {c.computed_status.replace('-', ' ')}, "
+                       f"reported {c.status.replace('-', ' ')}. {summary}")
         findings.append(rm.Finding(control=c.id, family=c.family, severity=c.severity, status=c.status,
                                    title=c.title, summary=summary, remediation=c.remediation))
     return findings

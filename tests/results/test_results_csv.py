@@ -33,7 +33,7 @@ def test_one_row_per_finding_with_a_header(results):
     dl3 = next(r for r in rows if r[0] == "DL-3")
     assert dl3[6] == "'-Re-collect the attestation this quarter."
     tp4 = next(r for r in rows if r[0] == "TP-4")
-    assert tp4[5].startswith("[override: not-satisfied -> satisfied]")
+    assert tp4[5].startswith("Auditor override: computed not satisfied, reported satisfied.")
 
 
 def test_neutralise_examples():

@@ -17,6 +17,9 @@ from ..errors import ProblemList
 from .loader import digest, display_path
 from .models import Catalog, Control, Model
 
+UNRECORDED_AUDITOR = "(not recorded)"
+"""The auditor's name when a bundle is assessed without an assessment file."""
+
 
 class Auditor(Model):
     name: str

@@ -6,6 +6,7 @@ never sees raw user dicts.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
@@ -17,6 +18,12 @@ ParamType = Literal[
 Coverage = Literal["period", "monthly", "quarterly", "yearly"]
 SEVERITY_ORDER: dict[str, int] = {"critical": 0, "high": 1, "medium": 2, "low": 3, "unrated": 4}
 ProcedureMethod = Literal["examine", "interview", "test"]
+
+
+def id_key(identifier: str) -> tuple[str | int, ...]:
+    """Sort key that orders ids as people do: AC-2 before AC-11, DL-1.2 before DL-1.10."""
+    parts = re.split(r"(\d+)", identifier)
+    return tuple(int(part) if index % 2 else part for index, part in enumerate(parts))
 
 
 class Model(BaseModel):

@@ -20,6 +20,7 @@ from ..errors import EXIT_INTERNAL, AuditkitError, ProblemList, shorten
 # name -> "module:attribute"; each module imports only click at top level.
 COMMANDS: dict[str, str] = {
     "assess": "auditkit.cli.assess:assess",
+    "assessment": "auditkit.cli.assessment:assessment",
     "bundle": "auditkit.cli.bundle:bundle",
     "controls": "auditkit.cli.controls:controls",
     "crosswalk": "auditkit.cli.crosswalk:crosswalk",
@@ -38,6 +39,10 @@ COMMANDS: dict[str, str] = {
     "keys": "auditkit.cli.report:keys",
     "verify": "auditkit.cli.report:verify",
 }
+
+
+QUIET_LIBRARIES = ("weasyprint", "pyhanko", "pyhanko_certvalidator", "fontTools", "pydyf")
+"""Libraries whose log lines are shown only with ``--debug``."""
 
 
 class AuditkitGroup(click.Group):
@@ -61,8 +66,8 @@ class AuditkitGroup(click.Group):
             if ctx.find_root().params.get("debug"):
                 traceback.print_exc()
             for line in map(shorten, exc.lines):
-                click.echo(f"auditkit: error: {line}" if not isinstance(exc, ProblemList) else line, err=True)
-            if isinstance(exc, ProblemList):
+                click.echo(f"auditkit: error: {line}", err=True)
+            if isinstance(exc, ProblemList) and len(exc.lines) > 1:
                 click.echo(f"auditkit: error: {exc.detail}", err=True)
             ctx.exit(exc.exit_code)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
@@ -105,3 +110,14 @@ def cli(debug: bool) -> None:
     4 integrity or signature failure, 5 internal error,
     6 intake server unreachable (submit/fetch only).
     """
+    import logging
+
+    if debug:
+        logging.basicConfig(level=logging.WARNING, format="%(name)s: %(levelname)s: %(message)s")
+        return
+    # the libraries' log lines (pyHanko's "Content box width ... too wide", WeasyPrint's layout
+    # remarks) are noise to users; auditkit reports what matters itself. --debug shows them.
+    for name in QUIET_LIBRARIES:
+        logger = logging.getLogger(name)
+        if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+            logger.addHandler(logging.NullHandler())

@@ -13,6 +13,7 @@ import click
 from ..results.formats import FORMATS
 from .options import OUTPUT_FILE
 from .options import parse_date as _date
+from .summary import FAIL_ON_HELP, fail_on_problem
 
 FORMAT_CHOICES = list(FORMATS)
 
@@ -42,36 +43,10 @@ def trust_options(func: Any) -> Any:
 
 
 def print_summary(results: Any) -> None:
-    """Family scores and failing controls on stderr: a table on a terminal, one line otherwise."""
-    overall = results.overall
-    score = "n/a" if overall.score is None else f"{overall.score:.2f}"
-    needs_attention = ("not-satisfied", "partially-satisfied", "insufficient-evidence")
-    failing = [c for c in results.controls if c.status in needs_attention]
-    if not sys.stderr.isatty():
-        click.echo(f"auditkit: overall {score} ({overall.rating}); {len(failing)} of {len(results.controls)} "
-                   "controls need attention", err=True)
-        return
-    from rich.console import Console
-    from rich.table import Table
+    """The summary on stderr (kept for ``run``): see :mod:`.summary`."""
+    from .summary import print_summary as show
 
-    console = Console(stderr=True, no_color=bool(os.environ.get("NO_COLOR")))
-    table = Table(title=f"{results.bundle.organization}: overall {score} — {overall.rating}")
-    for column in ("Family", "Score", "Controls", "Statuses"):
-        table.add_column(column)
-    for family in results.families:
-        counts = ", ".join(f"{n} {s}" for s, n in family.status_counts.items())
-        table.add_row(f"{family.id} {family.title}", "n/a" if family.score is None else f"{family.score:.2f}",
-                      str(family.controls), counts)
-    console.print(table)
-    if failing:
-        bad = Table(title="Controls needing attention")
-        for column in ("Control", "Severity", "Status", "Title"):
-            bad.add_column(column)
-        for control in failing:
-            bad.add_row(control.id, control.severity, control.status, control.title)
-        console.print(bad)
-    if overall.capped_by:
-        console.print(f"rating capped by critical controls: {', '.join(overall.capped_by)}")
+    show(results)
 
 
 @click.command("assess")
@@ -81,19 +56,24 @@ def print_summary(results: Any) -> None:
 @click.option("--assessment", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Assessment file (default: NAME.assessment.yaml beside the bundle, if present).")
 @click.option("--as-of", callback=_date, help="Date freshness and waivers are judged at (YYYY-MM-DD).")
-@click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), default="json", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), default="json", show_default=True,
+              help="Results format (sarif: SARIF 2.1.0 for code-scanning tools).")
 @click.option("-o", "--output", type=OUTPUT_FILE, metavar="FILE",
               help="Write here instead of stdout (a file, replaced atomically, or a device or FIFO).")
 @click.option("--fail-under", type=click.FloatRange(0, 100), help="Exit 1 when the overall score is below this.")
+@click.option("--fail-on", metavar="RATING|critical", help=FAIL_ON_HELP)
 @trust_options
 @limit_options
-def assess(bundle: Path, controls: Path | None, profile: str | None, assessment: Path | None,
-           as_of: _dt.date | None, fmt: str, output: Path | None, fail_under: float | None,
+@click.pass_context
+def assess(ctx: click.Context, bundle: Path, controls: Path | None, profile: str | None, assessment: Path | None,
+           as_of: _dt.date | None, fmt: str, output: Path | None, fail_under: float | None, fail_on: str | None,
            trust: tuple[Path, ...], allow_integrity_failures: bool,
            workers: int, memory_mb: int, timeout: float) -> None:
     """Score the evidence in BUNDLE (folder, .zip or .tar.gz) against the controls.
 
-    Data goes to stdout or --output; a summary goes to stderr. Exit 4, writing
+    Data goes to --output, or to stdout when it is a pipe or file; a summary goes to
+    stderr. On a terminal without --output (and no --format given) stdout shows the
+    summary instead of the JSON. Exit 4, writing
     nothing, when an evidence file fails its manifest hash or size (unless
     --allow-integrity-failures) or the bundle signature fails --trust.
     """
@@ -102,6 +82,7 @@ def assess(bundle: Path, controls: Path | None, profile: str | None, assessment:
     from ..fsio import output_kind, write_bytes
     from ..pipeline import run_assessment
     from ..results.formats import render
+    from .summary import print_summary as show
 
     if output is not None:
         output_kind(output)  # a refused output path fails before the assessment runs
@@ -110,14 +91,23 @@ def assess(bundle: Path, controls: Path | None, profile: str | None, assessment:
                          trust=trust, allow_integrity_failures=allow_integrity_failures)
     for note in run.notes:
         click.echo(f"auditkit: {note}", err=True)
-    data = render(fmt, run.results)
-    if output is not None:
-        write_bytes(output, data)
-        click.echo(f"auditkit: wrote {output}", err=True)
+    gate = fail_on_problem(run.results, fail_on) if fail_on else None  # a bad rating name fails before output
+    chosen = ctx.get_parameter_source("fmt") is not click.core.ParameterSource.DEFAULT
+    if output is None and sys.stdout.isatty() and not chosen:
+        show(run.results, to_stdout=True)
+        click.echo("auditkit: results not written (stdout is a terminal): pass -o results.json, or pipe, "
+                   "to keep them", err=True)
     else:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-    print_summary(run.results)
+        data = render(fmt, run.results)
+        if output is not None:
+            write_bytes(output, data)
+            click.echo(f"auditkit: wrote {output}", err=True)
+        else:
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+        show(run.results)
     score = run.results.overall.score
     if fail_under is not None and (score is None or score < fail_under):
         raise ThresholdError(f"overall score {score} is below --fail-under {fail_under:g}")
+    if gate:
+        raise ThresholdError(gate)

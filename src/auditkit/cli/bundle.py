@@ -114,8 +114,12 @@ def init_cmd(
 ) -> None:
     """Write a skeleton manifest.yaml listing the files in FOLDER.
 
-    Kinds are guessed from file names (stem without trailing dates or numbers) and
-    collected_at from modification times: review both, then run `bundle seal`.
+    Kinds are guessed from where files lie (a folder such as evidence/asset-inventory/
+    names the kind of its files; else the file name without trailing dates or numbers)
+    and collected_at from modification times: review both, then run `bundle seal`.
+    Operating-system litter (.DS_Store, Thumbs.db, ._*) and the globs listed in
+    FOLDER/.auditkitignore are skipped. The first line points editors at the manifest
+    schema of this auditkit installation.
     """
     from ..evidence import init_bundle, parse_manifest
     from ..evidence.names import RESERVED_NAMES
@@ -132,10 +136,12 @@ def init_cmd(
     )
     manifest, _ = parse_manifest(path.read_bytes(), str(path), draft=True)
     listed = {item.path for item in manifest.items}
+    ignored = _ignored(folder)
     skipped = sorted(
         p.relative_to(folder).as_posix()
         for p in folder.rglob("*")
         if p.is_file() and p.relative_to(folder).as_posix() not in listed | RESERVED_NAMES
+        and not any(p.relative_to(folder).as_posix().startswith(i) for i in ignored)
     )
     click.echo(str(path))
     _say(
@@ -143,6 +149,36 @@ def init_cmd(
     )
     for name in skipped:
         _say(f"auditkit: not listed (unsupported type or no kind could be guessed): {name}")
+    for name in ignored:
+        _say(f"auditkit: ignored: {name}")
+    _warn_kinds(path, None)
+
+
+def _ignored(folder: Path) -> list[str]:
+    from ..evidence import Limits
+    from ..evidence.reader import FolderReader
+
+    reader = FolderReader(folder, Limits())
+    reader.close()
+    return reader.ignored
+
+
+def _known_kinds(controls_dir: Path | None) -> set[str]:
+    from ..catalog import load_catalog
+    from ..evidence.kinds import declared_kinds
+
+    return declared_kinds(load_catalog([controls_dir] if controls_dir else None))
+
+
+def _warn_kinds(manifest_path: Path, controls_dir: Path | None) -> None:
+    """Warn of items whose kind the catalog does not declare (the shipped catalog unless --controls)."""
+    from ..evidence import parse_manifest
+    from ..evidence.kinds import kind_problems
+
+    manifest, _ = parse_manifest(manifest_path.read_bytes(), str(manifest_path), draft=True)
+    kinds = [(i, item.kind) for i, item in enumerate(manifest.items)]
+    for line in kind_problems(kinds, _known_kinds(controls_dir), str(manifest_path)):
+        _say(f"auditkit: warning: {line}")
 
 
 @bundle.command("seal")
@@ -160,15 +196,27 @@ def init_cmd(
     type=click.Path(path_type=Path, dir_okay=False),
     help="File holding the key passphrase (else $AUDITKIT_KEY_PASSPHRASE, else a prompt).",
 )
+@click.option(
+    "--controls",
+    "controls_dir",
+    type=click.Path(path_type=Path, exists=True),
+    help="Catalog whose evidence kinds every item must name (refused otherwise); "
+    "without it, unknown kinds are warnings against the shipped catalog.",
+)
 @limit_options
 def seal_cmd(
     folder: Path,
     add_unlisted: bool,
     sign_key: Path | None,
     passphrase_file: Path | None,
+    controls_dir: Path | None,
     **options: Any,
 ) -> None:
-    """Hash every file into FOLDER/manifest.yaml and print the bundle root hash."""
+    """Hash every file into FOLDER/manifest.yaml and print the bundle root hash.
+
+    Refuses unlisted and missing files, structured files (JSON, YAML, CSV) that do not
+    parse and, with --controls, kinds no control asks for.
+    """
     from ..evidence import seal_bundle
     from ..signing.passphrase import resolve_passphrase
 
@@ -189,7 +237,12 @@ def seal_cmd(
         sign_key=sign_key,
         passphrase=passphrase or None,
         limits=_limits(options),
+        known_kinds=_known_kinds(controls_dir) if controls_dir else None,
     )
+    if controls_dir is None:
+        _warn_kinds(folder / "manifest.yaml", None)
+    for name in _ignored(folder):
+        _say(f"auditkit: ignored: {name}")
     click.echo(root)
     _say(
         f"auditkit: sealed {folder}"
@@ -290,10 +343,9 @@ def verify_cmd(
             catalog=catalog,
             profile=profile_obj,
             as_of=as_of,
+            known_kinds=None if catalog is not None else _known_kinds(None),
         )
     except AuditkitError as exc:
-        count = len(exc.lines)
-        _say(f"auditkit: FAILED: {source}: {count} problem{'s' if count != 1 else ''}")
         if fmt == "json":
             verdict = {"verdict": "failed", "exit_code": exc.exit_code, "problems": exc.lines}
             click.echo(json.dumps(verdict, indent=2))

@@ -240,6 +240,30 @@ def token_revoke(store: Path, token_id: str, index: str | None) -> None:
     click.echo(f"auditkit: revoked {token_id}", err=True)
 
 
+@intake.command("list")
+@_SERVER
+@_TOKEN_FILE
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 1000), help="Most uploads shown.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def list_cmd(server: str, token_file: Path | None, limit: int, fmt: str) -> None:
+    """The uploads your token may read, newest first: id, time, verdict, bundle and root-hash prefix."""
+    from ..intake.client import list_bundles, read_token
+
+    bundles = list_bundles(server, read_token(token_file), limit=limit)
+    if fmt == "json":
+        click.echo(json.dumps({"bundles": bundles}, indent=2))
+        return
+    rows = [(str(b.get("upload_id", "")), str(b.get("received_at", "")), str(b.get("verdict", "")),
+             str(b.get("organization", "")), str(b.get("bundle_id") or "-"),
+             str(b.get("bundle_root_hash") or "-")[:16]) for b in bundles]
+    headers = ("UPLOAD", "RECEIVED", "VERDICT", "ORGANIZATION", "BUNDLE", "ROOT HASH")
+    widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
+    for row in [headers, *rows]:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+    if not rows:
+        click.echo("auditkit: no uploads visible to this token", err=True)
+
+
 @intake.command("migrate")
 @_STORE
 @click.option("--index", envvar="AUDITKIT_INDEX", required=True, metavar="postgresql://…",
@@ -387,7 +411,8 @@ def submit(
     receipt = outcome.signed.receipt
     again = " (already received earlier; original receipt)" if outcome.duplicate else ""
     click.echo(
-        f"auditkit: accepted {receipt.bundle_id} root {receipt.bundle_root_hash}{again}", err=True
+        f"auditkit: accepted {bundle.name} as {receipt.bundle_id} root {receipt.bundle_root_hash} "
+        f"(upload {receipt.upload_id}){again}", err=True
     )
 
 
@@ -398,8 +423,8 @@ def submit(
     "--output",
     "output_dir",
     required=True,
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
-    help="Folder to write the archive and its receipt into.",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write the archive and its receipt into (created if missing).",
 )
 @_SERVER
 @_TOKEN_FILE
@@ -412,7 +437,12 @@ def submit(
 def fetch(
     ref: str, output_dir: Path, server: str, token_file: Path | None, key_path: Path | None
 ) -> None:
-    """Download bundle ID (root hash or upload id) with its receipt; prints the archive path."""
+    """Download bundle ID with its receipt; prints the archive path.
+
+    ID is a bundle root hash (or a unique prefix of 6 or more hex digits, as
+    `auditkit intake list` shows them; `sha256:` allowed) or an upload id (up_...).
+    Exit 4 if the download does not match the receipt's SHA-256.
+    """
     from ..intake.client import fetch as download
     from ..intake.client import read_token
 

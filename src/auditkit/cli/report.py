@@ -19,6 +19,15 @@ def _say(message: str) -> None:
     click.echo(message, err=True)
 
 
+def render_warnings(messages: list[str]) -> list[str]:
+    """WeasyPrint's warnings as the user sees them: all with --debug, else only the actionable one, once."""
+    from ..report.messages import summarize
+
+    if click.get_current_context().find_root().params.get("debug"):
+        return [f"weasyprint: {m}" for m in messages]
+    return summarize(messages)
+
+
 def _passphrase(passphrase_file: Path | None, key: Path, *, confirm: bool = False) -> bytes | None:
     """From --passphrase-file, $AUDITKIT_KEY_PASSPHRASE, or a hidden prompt on a terminal."""
     from ..signing.passphrase import resolve_passphrase
@@ -106,12 +115,16 @@ def report(
     with tempfile.TemporaryDirectory(prefix="auditkit-report-") as scratch:
         # signing needs the whole rendering first: it never sits beside the output
         target = Path(scratch) / "unsigned.pdf" if sign_key is not None else output
-        rendered = render_report(
-            results, manifest_bytes=manifest_bytes, output=target, html_output=html_output,
-            signed=sign_key is not None, allow_integrity_failures=allow_integrity_failures,
-        )
-        for warning in rendered.warnings:
-            _say(f"auditkit: warning: weasyprint: {warning}")
+        from ..progress import step_line
+
+        with step_line("rendering") as progress:
+            rendered = render_report(
+                results, manifest_bytes=manifest_bytes, output=target, html_output=html_output,
+                signed=sign_key is not None, allow_integrity_failures=allow_integrity_failures,
+                progress=progress,
+            )
+        for warning in render_warnings(rendered.warnings):
+            _say(f"auditkit: warning: {warning}")
         _say(f"rendered {rendered.pages} pages in {rendered.seconds:.2f} s "
              f"(results.json sha256:{rendered.results_sha256})")
         if sign_key is not None:

@@ -57,7 +57,9 @@ def run(bundle: Path, outdir: Path, sign_key: Path, passphrase_file: Path | None
                        trust=trust, allow_integrity_failures=allow_integrity_failures)
     for note in out.run.notes:
         click.echo(f"auditkit: {note}", err=True)
-    for warning in out.warnings:
+    from .report import render_warnings
+
+    for warning in render_warnings(out.warnings):
         click.echo(f"auditkit: warning: {warning}", err=True)
     print_summary(out.run.results)
     click.echo(f"auditkit: {out.report_path}: {out.pages} pages, rendered in {out.render_seconds:.1f} s, "

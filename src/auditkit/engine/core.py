@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from .. import __version__
 from ..catalog.assessment import Assessment
-from ..catalog.models import SEVERITY_ORDER, Catalog, Profile
+from ..catalog.models import SEVERITY_ORDER, Catalog, Profile, id_key
 from ..evidence.bundle import INTEGRITY_FAILURES
 from ..results import model as rm
 from . import scoring
@@ -140,21 +140,26 @@ def _overall(scored: list[scoring.Scored], profile: Profile, trace: list[rm.Trac
 def _findings(results: list[rm.ControlResult]) -> list[rm.Finding]:
     """A finding per control that is, or was before an override, short of satisfied; worst first."""
     findings = []
-    for result in sorted(results, key=lambda r: (SEVERITY_ORDER[r.severity], r.id)):
+    for result in sorted(results, key=lambda r: (SEVERITY_ORDER.get(r.severity, 9), id_key(r.id))):
         fine = ("satisfied", "not-applicable", "not-assessed")
         if result.status in fine and result.computed_status in fine:
             continue
-        failing = [f"{c.id} {c.outcome}" + (f" ({c.offender_count} offending records)" if c.offender_count else "")
+        failing = [f"{c.id} {c.outcome}" + (f" ({_records(c.offender_count)})" if c.offender_count else "")
                    for c in result.checks if c.outcome != "pass"]
         gaps = [p for u in result.evidence for p in u.problems]
         procs = [f"{p.id} {p.result}" for p in result.procedures if p.result != "affirmed"]
         summary = "; ".join(filter(None, [", ".join(failing), ", ".join(gaps), ", ".join(procs)])) or result.status
         if result.override is not None:
-            summary = f"[override: {result.computed_status} -> {result.status}] {summary}"
+            summary = (f"Auditor override: computed {result.computed_status.replace('-', ' ')}, "
+                       f"reported {result.status.replace('-', ' ')}. {summary}")
         findings.append(rm.Finding(control=result.id, family=result.family, severity=result.severity,
                                    status=result.status, title=result.title, summary=summary[:1000],
                                    remediation=result.remediation))
     return findings
+
+
+def _records(count: int) -> str:
+    return f"{count} offending record{'' if count == 1 else 's'}"
 
 
 def _profile_info(profile: Profile) -> rm.ProfileInfo:

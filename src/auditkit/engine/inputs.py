@@ -125,8 +125,8 @@ class EvidenceSet:
                 path=item.path, kind=item.kind, sha256=item.sha256, size=item.size,
                 collected_at=iso(item.collected_at) or "", period=period,  # type: ignore[arg-type]
                 source=item.source, description=getattr(item, "description", None),
-                integrity=entry.integrity, problem=entry.problem, content=entry.content, item=item,
-                plain_content=bool(getattr(entry, "plain", False)),
+                integrity=entry.integrity, problem=_in_bundle(entry.problem, bundle.where(item.path), item.path),
+                content=entry.content, item=item, plain_content=bool(getattr(entry, "plain", False)),
             ))
         submitted = getattr(info, "submitted_by", None)
         return cls(
@@ -139,3 +139,11 @@ class EvidenceSet:
             created=iso(getattr(info, "created", None)),
             signed=bool(getattr(bundle, "signed", False)),
         )
+
+
+def _in_bundle(problem: str | None, where: str, path: str) -> str | None:
+    """``problem`` naming the member by its path in the bundle, not by where the bundle lies on this disk.
+
+    Results (and the report made from them) travel; the auditor's folder layout must not.
+    """
+    return problem.replace(where, path) if problem else problem

@@ -41,7 +41,8 @@ def evidence_uses(control: Control, evidence: EvidenceSet, period: tuple[_dt.dat
     insufficient = False
     for req in control.evidence:
         docs = evidence.of_kind(req.kind)
-        problems = [f"{d.path}: {d.problem or d.integrity}" for d in docs if not d.ok]
+        problems = [d.problem if d.problem and d.problem.startswith(d.path) else f"{d.path}: {d.problem or d.integrity}"
+                    for d in docs if not d.ok]
         problems += [f"{d.path}: format {d.format} is not accepted ({', '.join(req.formats)})"
                      for d in docs if d.ok and d.format not in req.formats]
         sound = [d for d in docs if d.ok and d.format in req.formats]

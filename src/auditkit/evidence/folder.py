@@ -25,17 +25,24 @@ from typing import BinaryIO, cast
 from ..errors import InvalidInputError
 from .limits import Limits
 from .members import HEAD_SIZE, Member, MemberStream, Reader, over_limit, refuse_nested
+from .names import IGNORE_FILE, ignore_patterns, is_ignored
 
 MAP_WINDOW = 32 * 1024 * 1024
 
 
 class FolderReader(Reader):
-    """A bundle that is a plain folder. Symlinks, hard links and special files are refused."""
+    """A bundle that is a plain folder. Symlinks, hard links and special files are refused.
+
+    Operating-system litter (``.DS_Store``, ``Thumbs.db``, ``._*``, …) and whatever the
+    folder's ``.auditkitignore`` names are skipped, listed in ``ignored``.
+    """
 
     def __init__(self, source: Path, limits: Limits):
         super().__init__(source, limits)
         self._problems.separator = "/"
+        self.ignored: list[str] = []
         self._root = os.open(source, os.O_RDONLY | os.O_DIRECTORY)
+        self._patterns = ignore_patterns(self._ignore_file())
         try:
             self._scan()
         except BaseException:
@@ -44,6 +51,14 @@ class FolderReader(Reader):
 
     def where(self, name: str) -> str:
         return str(self.source / name)
+
+    def _ignore_file(self) -> str | None:
+        try:
+            fd = os.open(IGNORE_FILE, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=self._root)
+        except OSError:
+            return None
+        with os.fdopen(fd, "rb") as handle:
+            return handle.read(64 * 1024).decode("utf-8", "replace")
 
     def _scan(self) -> None:
         stack: list[tuple[bytes, str]] = [(os.fsencode(self.source), "")]
@@ -63,6 +78,9 @@ class FolderReader(Reader):
                     self._problems.add(bad, "name is not valid UTF-8")
                     continue
                 name = prefix + text
+                if is_ignored(name, self._patterns, folder=entry.is_dir(follow_symlinks=False)):
+                    self.ignored.append(name)
+                    continue
                 try:
                     info = entry.stat(follow_symlinks=False)
                 except OSError as exc:

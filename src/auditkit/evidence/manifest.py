@@ -141,14 +141,21 @@ def schema_problems(located: yamlio.Located, *, draft: bool = False) -> list[str
     """Every JSON Schema violation of the loaded manifest, one line each, in document order.
 
     Checked first by a validator compiled once by jsonschema-rs; only a manifest it
-    refuses is walked by the Python validator, which words each problem (see
-    :func:`auditkit.schemas.fast_validator`)."""
+    refuses is walked by the Python validator, whose errors :mod:`auditkit.schemas.messages`
+    words (see :func:`auditkit.schemas.fast_validator`)."""
+    from .. import schemas
+
     if _fast_validator(draft).is_valid(located.data):
         return []
-    errors = sorted(
-        _validator(draft).iter_errors(located.data), key=lambda e: list(map(str, e.absolute_path))
-    )
-    return [_line(located, yamlio.pointer(list(e.absolute_path)), e.message) for e in errors]
+    return schemas.lines(located, _validator(draft).iter_errors(located.data))
+
+
+def _instant(value: Any) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(str(value))
+        return moment.astimezone(UTC) if moment.tzinfo is not None else None
+    except (TypeError, ValueError, OverflowError):
+        return None  # reported by the schema or check_instant
 
 
 def semantic_problems(located: yamlio.Located) -> list[str]:
@@ -181,6 +188,7 @@ def semantic_problems(located: yamlio.Located) -> list[str]:
 
     check_period(data.get("bundle", {}).get("period"), "/bundle/period")
     check_instant(data.get("bundle", {}).get("created"), "/bundle/created")
+    created = _instant(data.get("bundle", {}).get("created"))
     seen: dict[str, int] = {}
     for index, item in enumerate(data.get("items") or []):
         if not isinstance(item, dict):
@@ -188,6 +196,13 @@ def semantic_problems(located: yamlio.Located) -> list[str]:
         ptr = f"/items/{index}"
         check_period(item.get("period"), ptr + "/period")
         check_instant(item.get("collected_at"), ptr + "/collected_at")
+        collected = _instant(item.get("collected_at"))
+        if created is not None and collected is not None and collected > created:
+            problems.append(_line(
+                located, ptr + "/collected_at",
+                f"collected at {item['collected_at']}, after the bundle was created "
+                f"({data['bundle']['created']}); evidence cannot be collected after the bundle was made",
+            ))
         path = item.get("path")
         if not isinstance(path, str):
             continue

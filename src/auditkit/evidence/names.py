@@ -17,6 +17,21 @@ MANIFEST_NAME = "manifest.yaml"
 SIGNATURE_NAME = "manifest.sig"
 RESERVED_NAMES = frozenset({MANIFEST_NAME, SIGNATURE_NAME})
 SCHEMA_HINT = "# yaml-language-server: $schema=../../src/auditkit/schemas/manifest.schema.json"
+"""The hint of the manifests in this repository's evidence_samples/ (a path inside the source tree)."""
+HINT_PREFIX = "# yaml-language-server: $schema="
+
+
+def installed_schema_hint() -> str:
+    """The editor hint ``bundle init`` writes: the manifest schema of the auditkit that runs, as a file URI."""
+    from ..resources import schema_dir
+
+    return HINT_PREFIX + (schema_dir() / "manifest.schema.json").as_uri()
+IGNORE_FILE = ".auditkitignore"
+IGNORED_BY_DEFAULT = (
+    ".DS_Store", "._*", "Thumbs.db", "ehthumbs.db", "desktop.ini", "*~", ".*.swp", "__MACOSX/", ".git/", ".svn/",
+    IGNORE_FILE,
+)
+"""What a folder bundle never holds as evidence: operating-system and editor litter (``NAME/`` is a folder)."""
 MAX_NAME_BYTES = 1024
 MAX_SEGMENT_BYTES = 255
 _DRIVE = re.compile(r"^[A-Za-z]:")
@@ -82,3 +97,27 @@ def show(name: str) -> str:
     if len(text) > 200:
         text = text[:200] + "…"
     return f'"{text}"'
+
+
+def ignore_patterns(text: str | None) -> tuple[str, ...]:
+    """The default patterns plus those of an ignore file (one glob a line, ``#`` comments)."""
+    extra = []
+    for line in (text or "").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            extra.append(line)
+    return (*IGNORED_BY_DEFAULT, *extra)
+
+
+def is_ignored(name: str, patterns: tuple[str, ...], *, folder: bool = False) -> bool:
+    """Whether member ``name`` (``a/b/c``) matches a pattern: by its last segment, or by its whole path."""
+    import fnmatch
+
+    base = name.rsplit("/", 1)[-1]
+    for pattern in patterns:
+        if pattern.endswith("/"):
+            if folder and (fnmatch.fnmatchcase(base, pattern[:-1]) or fnmatch.fnmatchcase(name, pattern[:-1])):
+                return True
+        elif fnmatch.fnmatchcase(base, pattern) or fnmatch.fnmatchcase(name, pattern):
+            return True
+    return False

@@ -27,14 +27,14 @@ from typing import IO, Any, BinaryIO
 import yaml
 
 from .. import yamlio
-from ..errors import IntegrityError, InternalError, UsageError
+from ..errors import IntegrityError, InternalError, InvalidInputError, UsageError
 from ..fsio import atomic_writer, write_bytes, write_text
 from ..progress import progress_bar
 from .canonical import canonical_bytes, root_hash
 from .hashing import Prehash
 from .limits import CHUNK_SIZE, Limits
-from .names import MANIFEST_NAME, RESERVED_NAMES, SCHEMA_HINT, SIGNATURE_NAME
-from .parsers import format_of
+from .names import HINT_PREFIX, MANIFEST_NAME, RESERVED_NAMES, SIGNATURE_NAME, installed_schema_hint
+from .parsers import STRUCTURED, format_of, parse_content
 from .reader import FolderReader, Problems
 from .verify import PROGRESS_MIN, raise_problems, verify_bundle
 
@@ -45,13 +45,24 @@ _BUNDLE_KEYS = ("id", "organization", "period", "submitted_by", "created")
 
 
 def guess_kind(path: str) -> str | None:
-    """An evidence kind from a file name: its stem without trailing dates or numbers, if valid.
+    """An evidence kind from where a file lies: its folder, else its name, without trailing dates or numbers.
 
-    ``evidence/datastore-inventory-2026-09.json`` → ``datastore-inventory``.
+    ``evidence/datastore-inventory-2026-09.json`` → ``datastore-inventory``;
+    ``evidence/asset-inventory/snapshot-2026-07-31.json`` → ``asset-inventory`` (a
+    folder other than the top-level ``evidence/`` names the kind of what it holds).
     """
-    stem = path.rsplit("/", 1)[-1]
+    parts = path.split("/")
+    if len(parts) >= 2 and parts[-2].lower() != "evidence":
+        folder = _kind_of(parts[-2])
+        if folder is not None:
+            return folder
+    stem = parts[-1]
     if "." in stem:
         stem = stem.rsplit(".", 1)[0]
+    return _kind_of(stem)
+
+
+def _kind_of(stem: str) -> str | None:
     text = re.sub(r"[\s_.]+", "-", stem.lower())
     previous = None
     while previous != text:
@@ -97,8 +108,8 @@ _Dumper.add_representer(str, _represent_str)
 _Dumper.add_representer(dict, _represent_dict)
 
 
-def dump_manifest(data: dict[str, Any]) -> str:
-    """``manifest.yaml`` text for ``data`` (with the schema hint), checked to read back."""
+def dump_manifest(data: dict[str, Any], hint: str | None = None) -> str:
+    """``manifest.yaml`` text for ``data`` (with the editor's schema hint), checked to read back."""
     body = yaml.dump(
         data,
         Dumper=_Dumper,
@@ -106,7 +117,7 @@ def dump_manifest(data: dict[str, Any]) -> str:
         allow_unicode=True,
         width=120,
     )
-    text = f"{SCHEMA_HINT}\n{body}"
+    text = f"{hint or installed_schema_hint()}\n{body}"
     if yamlio.loads(text, MANIFEST_NAME).data != data:  # pragma: no cover - a bug if it happens
         raise InternalError("the manifest would not read back as written")
     return text
@@ -183,8 +194,14 @@ def seal_bundle(
     sign_key: Path | None = None,
     passphrase: bytes | None = None,
     limits: Limits | None = None,
+    known_kinds: set[str] | None = None,
 ) -> str:
-    """Hash every listed file into ``manifest.yaml``, optionally sign; return the root hash."""
+    """Hash every listed file into ``manifest.yaml``, optionally sign; return the root hash.
+
+    Structured files (JSON, YAML, CSV) must parse. With ``known_kinds`` (the kinds a
+    catalog declares), an item of any other kind is refused with the nearest kind named.
+    The manifest's existing editor hint (first line) is kept.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise UsageError("not a folder; only bundle folders can be sealed", where=str(folder))
@@ -207,7 +224,9 @@ def seal_bundle(
             with reader.open(MANIFEST_NAME) as stream:
                 raw = stream.read(limits.max_manifest_size + 1)
             _, data = parse_manifest(raw, reader.where(MANIFEST_NAME), draft=True)
-            text, new = _seal_data(reader, data, prehash, add_unlisted, folder)
+            first = raw.split(b"\n", 1)[0].decode("utf-8", "replace").rstrip("\r")
+            hint = first if first.startswith(HINT_PREFIX) else None
+            text, new = _seal_data(reader, data, prehash, add_unlisted, folder, hint, known_kinds)
         signature = None
         if sign_key is not None:
             from ..signing.cms import sign_detached
@@ -226,7 +245,8 @@ def seal_bundle(
 
 
 def _seal_data(
-    reader: FolderReader, data: dict[str, Any], prehash: Prehash, add_unlisted: bool, folder: Path
+    reader: FolderReader, data: dict[str, Any], prehash: Prehash, add_unlisted: bool, folder: Path,
+    hint: str | None = None, known_kinds: set[str] | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """The sealed manifest (text and data): items completed with their digests and sizes."""
     from .manifest import parse_manifest
@@ -244,10 +264,13 @@ def _seal_data(
     for name in sorted(set(reader.members) - listed - RESERVED_NAMES):
         kind = guess_kind(name)
         if not add_unlisted:
+            addable = format_of(name) is not None and kind is not None
             problems.add(
                 name,
                 "not listed in the manifest",
-                "list it, remove it, or seal with --add-unlisted",
+                "list it, remove it, or seal with --add-unlisted" if addable
+                else "list it with its kind, or remove it" if format_of(name) is not None
+                else "remove it: its file type cannot be evidence",
             )
         elif format_of(name) is None:
             problems.add(name, "unsupported file type; it cannot be evidence", "remove it")
@@ -259,7 +282,14 @@ def _seal_data(
             )
         else:
             items.append({"path": name, "kind": kind, "collected_at": _mtime(reader, name)})
-    raise_problems([], problems.lines)
+    invalid = list(problems.lines)
+    if known_kinds is not None:
+        from .kinds import kind_problems
+
+        invalid += kind_problems(enumerate(str(item["kind"]) for item in items), known_kinds,
+                                 reader.where(MANIFEST_NAME))
+    invalid += _unparseable(reader, items)
+    raise_problems([], invalid)
     failures = prehash.finish()
     for item in items:
         if item["path"] in failures:
@@ -270,9 +300,27 @@ def _seal_data(
         extra = {"sha256": member.sha256, "size": member.size}
         sealed.append(_ordered({**item, **extra}, _ITEM_KEYS))
     new = {**data, "bundle": _ordered(data["bundle"], _BUNDLE_KEYS), "items": sealed}
-    text = dump_manifest(_ordered(new, ("bundle", "items")))
+    text = dump_manifest(_ordered(new, ("bundle", "items")), hint)
     parse_manifest(text.encode("utf-8"), reader.where(MANIFEST_NAME))
     return text, new
+
+
+def _unparseable(reader: FolderReader, items: list[dict[str, Any]]) -> list[str]:
+    """A line for every structured item (JSON, YAML, CSV) that does not parse: sealing it would seal garbage."""
+    lines = []
+    for item in items:
+        fmt = format_of(item["path"])
+        member = reader.members.get(item["path"])
+        if fmt not in STRUCTURED or member is None or member.size > reader.limits.max_parse_size:
+            continue
+        with reader.open(item["path"]) as stream:
+            data = stream.read()
+        try:
+            parse_content(data, fmt, reader.where(item["path"]), max_depth=reader.limits.max_depth,
+                          max_rows=reader.limits.max_csv_rows, collect=False)
+        except InvalidInputError as exc:
+            lines.append(exc.render())
+    return lines
 
 
 class _Hashing:

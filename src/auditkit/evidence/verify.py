@@ -75,17 +75,9 @@ def raise_problems(integrity: list[str], invalid: list[str]) -> None:
 
 
 def controls_in_scope(catalog: Any, profile: Any) -> list[Any]:
-    controls = list(catalog.controls)
-    if profile is None:
-        return controls
-    chosen = []
-    for control in controls:
-        if hasattr(profile, "in_scope") and not profile.in_scope(control):
-            continue
-        if hasattr(profile, "not_applicable_reason") and profile.not_applicable_reason(control):
-            continue
-        chosen.append(control)
-    return chosen
+    from ..catalog.scaffold import in_scope
+
+    return in_scope(catalog, profile)
 
 
 def sufficiency_problems(
@@ -116,8 +108,13 @@ def verify_bundle(
     catalog: Any = None,
     profile: Any = None,
     as_of: _dt.date | None = None,
+    known_kinds: set[str] | None = None,
 ) -> VerificationReport:
-    """Verify the bundle at ``source`` completely; raise listing every problem (fail closed)."""
+    """Verify the bundle at ``source`` completely; raise listing every problem (fail closed).
+
+    Items whose kind no control of ``catalog`` declares are errors; without a catalog,
+    kinds missing from ``known_kinds`` (if given) are warnings.
+    """
     source = Path(source)
     reader = open_reader(source, limits or Limits())
     opaque = [
@@ -138,7 +135,7 @@ def verify_bundle(
             raise
         prehash.finish()  # failures are met again, and reported, by check_items
         with opened as bundle:
-            return _verify(bundle, trust, catalog, profile, as_of, advance)
+            return _verify(bundle, trust, catalog, profile, as_of, advance, known_kinds)
 
 
 def _verify(
@@ -148,8 +145,10 @@ def _verify(
     profile: Any,
     as_of: _dt.date | None,
     advance: Any,
+    known_kinds: set[str] | None = None,
 ) -> VerificationReport:
     from .bundle import INTEGRITY_FAILURES, check_items
+    from .kinds import declared_kinds, kind_problems
 
     integrity: list[str] = []
     invalid: list[str] = []
@@ -176,6 +175,12 @@ def _verify(
             continue
         line = loaded.problem or f"{bundle.where(loaded.item.path)}: {loaded.integrity}"
         (integrity if loaded.integrity in INTEGRITY_FAILURES else invalid).append(line)
+    kinds = [(i, item.kind) for i, item in enumerate(bundle.manifest.items)]
+    where = bundle.where("manifest.yaml")
+    if catalog is not None:
+        invalid.extend(kind_problems(kinds, declared_kinds(catalog), where))
+    elif known_kinds is not None:
+        warnings.extend(kind_problems(kinds, known_kinds, where))
     if catalog is not None:
         day = as_of or bundle.manifest.bundle.created.date()
         required, optional = sufficiency_problems(bundle, catalog, profile, day)

@@ -66,6 +66,13 @@ def _closing(request: Request) -> dict[str, str]:
     return {"Connection": "close"} if request.method == "POST" else {}
 
 
+def receipt_file_name(archive: str) -> str:
+    """``NAME.receipt.json`` for the uploaded archive ``NAME`` (its last path segment, made safe)."""
+    base = archive.replace("\\", "/").rsplit("/", 1)[-1] or "bundle"
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in base)[:120].lstrip(".") or "bundle"
+    return f"{safe}.receipt.json"
+
+
 def create_app(service: IntakeService) -> Starlette:
     """The ASGI application over an opened service (the caller closes the service)."""
     env = template_environment()
@@ -128,6 +135,7 @@ def create_app(service: IntakeService) -> Starlette:
             receipt=receipt,
             duplicate=result.duplicate,
             filename=form.filename or "bundle",
+            receipt_name=receipt_file_name(form.filename or receipt.bundle_id or receipt.upload_id),
             receipt_json=json.dumps(result.signed.model_dump(mode="json"), indent=2),
         )
 

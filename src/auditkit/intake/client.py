@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import IntegrityError, UsageError
 from ..fsio import atomic_writer, write_bytes
 from ..progress import Advance
-from .models import SignedReceipt
+from .models import INTEGRITY_PREFIX, SignedReceipt
 from .problems import (
     ApiError,
     BadRequest,
@@ -41,6 +41,50 @@ if TYPE_CHECKING:
 
 CHUNK = 1024 * 1024
 _REF = re.compile(r"^(?:[0-9a-f]{64}|up_[0-9a-f]{20})$")
+_PREFIX = re.compile(r"^(?:sha256:)?([0-9a-f]{6,63})$")
+
+
+def list_bundles(server: str, token: str, *, limit: int = 100, timeout: float = 60.0) -> list[dict[str, Any]]:
+    """The uploads this token may read, newest first (the server's summaries)."""
+    server = _base(server)
+    with _client(server, token, timeout) as client:
+        with _transport_errors(server, "listing bundles"):
+            response = client.get("/api/v1/bundles", params={"limit": str(limit)})
+        raise_for_status(response, server)
+    try:
+        bundles = response.json()["bundles"]
+    except (ValueError, KeyError, TypeError):
+        raise Unavailable("server answered with a malformed list", where=server) from None
+    return [b for b in bundles if isinstance(b, dict)]
+
+
+def resolve_ref(ref: str, server: str, token: str) -> str:
+    """``ref`` as the server knows it: a full root hash or upload id, or a unique root-hash prefix resolved.
+
+    Prefixes (6 or more hex digits, ``sha256:`` allowed) are matched against the
+    accepted bundles this token may read; an ambiguous or unknown prefix is a usage error.
+    """
+    ref = ref.strip().lower()
+    if ref.startswith("sha256:") and _REF.match(ref[7:]):
+        return ref[7:]
+    if _REF.match(ref):
+        return ref
+    match = _PREFIX.match(ref)
+    if not match:
+        raise UsageError(
+            f"{ref[:80]!r} is not a bundle root hash (or a prefix of at least 6 hex digits) or an upload id "
+            "(up_...)", where="ID",
+        )
+    prefix = match.group(1)
+    hits = sorted({str(b.get("bundle_root_hash")) for b in list_bundles(server, token, limit=1000)
+                   if str(b.get("bundle_root_hash") or "").startswith(prefix)})
+    if not hits:
+        raise NotFound(f"no accepted bundle visible to this token has a root hash starting {prefix}", where="ID",
+                       hint="auditkit intake list shows them")
+    if len(hits) > 1:
+        raise UsageError(f"root-hash prefix {prefix} is ambiguous: {', '.join(h[:16] for h in hits[:5])}",
+                         where="ID", hint="give more digits")
+    return hits[0]
 _STATUS: dict[int, type[ApiError]] = {
     400: BadRequest,
     401: Unauthorized,
@@ -59,14 +103,20 @@ _HINTS = {
 
 
 class BundleRejected(Rejected):
-    """The server received the bundle and its verifier refused it; ``outcome`` has the receipt."""
+    """The server received the bundle and its verifier refused it; ``outcome`` has the receipt.
+
+    Exit 4 when a reason is an integrity failure (as ``bundle verify`` exits locally), else 3.
+    """
 
     def __init__(self, outcome: SubmitOutcome, where: str):
         self.outcome = outcome
-        count = len(outcome.signed.receipt.reasons)
+        reasons = outcome.signed.receipt.reasons
+        count = len(reasons)
         super().__init__(
             f"bundle rejected by the server ({count} reason{'s' * (count != 1)})", where=where
         )
+        if any(r.startswith(INTEGRITY_PREFIX) for r in reasons):
+            self.exit_code = IntegrityError.exit_code
 
     @property
     def lines(self) -> list[str]:
@@ -286,16 +336,11 @@ def fetch(
     matches the receipt; otherwise :class:`IntegrityError` (exit 4).
     """
     server = _base(server)
-    if not _REF.match(ref):
-        raise UsageError(
-            f"{ref[:80]!r} is not a bundle root hash (64 hex digits) or an upload id (up_...)",
-            where="ID",
-        )
+    ref = resolve_ref(ref, server, token)
     output_dir = Path(output_dir)
-    if not output_dir.is_dir():
-        raise UsageError(
-            "output folder does not exist", where=str(output_dir), hint="create it first"
-        )
+    if output_dir.exists() and not output_dir.is_dir():
+        raise UsageError("not a folder", where=str(output_dir), hint="give a folder for the archive and receipt")
+    output_dir.mkdir(parents=True, exist_ok=True)
     if progress is None:
         from ..progress import progress_bar as progress
     with _client(server, token, timeout) as client:

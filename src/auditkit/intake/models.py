@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Role = Literal["submitter", "auditor"]
 Verdict = Literal["accepted", "rejected"]
+INTEGRITY_PREFIX = "integrity: "
+"""Starts each rejection reason that is an integrity failure (hash, size, signature): clients exit 4 on it."""
 
 ORG_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 SHA256_PATTERN = r"^[0-9a-f]{64}$"

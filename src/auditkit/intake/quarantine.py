@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import AuditkitError
+from ..errors import AuditkitError, IntegrityError
+from .models import INTEGRITY_PREFIX
 from .problems import Unavailable
 
 if TYPE_CHECKING:
@@ -84,7 +85,10 @@ def verify_in_quarantine(received: Received, quarantine: Path, limits: Limits | 
     try:
         report = verify_bundle(archive, limits=limits)
     except AuditkitError as exc:
-        return Verdict(False, _clean(exc.lines, archive), None, fmt, archive)
+        lines = exc.lines
+        if exc.exit_code == IntegrityError.exit_code:  # a signed marker: the client then exits 4
+            lines = [f"{INTEGRITY_PREFIX}{line}" for line in lines]
+        return Verdict(False, _clean(lines, archive), None, fmt, archive)
     except Exception:  # noqa: BLE001 - fail closed, keep the server up
         LOG.exception("bundle verifier crashed on %s", received.sha256)
         reason = (

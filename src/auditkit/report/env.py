@@ -90,6 +90,16 @@ def _offender_columns(rows: Iterable[Any], limit: int | None = MAX_OFFENDER_COLU
     return columns if limit is None else columns[:limit]
 
 
+def _sentence(value: Any, end: str = ".") -> str:
+    """``value`` as a sentence ending in exactly one full stop (``end=''``: with none), never "..": "GRC-77).." """
+    text = str(value).rstrip()
+    while text.endswith(".") and not text.endswith("..."):
+        text = text[:-1]
+    if text.endswith(("!", "?", "...", "…")):
+        return text
+    return text + end
+
+
 def _filesize(value: int) -> str:
     size = float(value)
     for unit in ("B", "KiB", "MiB", "GiB"):
@@ -127,6 +137,7 @@ def make_environment(folder: Path | None = None) -> jinja2.Environment:
         cell=_cell,
         offender_columns=_offender_columns,
         filesize=_filesize,
+        sentence=_sentence,
         score_color=_score_color,
     )
     return env

@@ -20,25 +20,29 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..catalog.assessment import UNRECORDED_AUDITOR
+from ..catalog.models import SEVERITY_ORDER, id_key
 from ..errors import IntegrityError, InternalError, InvalidInputError
 from ..fsio import write_bytes, write_text
 from ..results import crosswalk
 from ..results.model import IntegrityFailure, Results
 from .env import make_environment, template_dir
+from .messages import steps
 
 TEMPLATE = "report.html.j2"
+PDF_VARIANT = "pdf/a-3b"
+"""WeasyPrint writes one variant per file (PDF/A or PDF/UA, not both): PDF/A-3b, tagged (see docs/reports.md)."""
 STYLESHEET = "report.css"
 RESULTS_NAME = "results.json"
 MANIFEST_NAME = "manifest.yaml"
 DRAFT_KEY = "AuditkitDraft"
 """Document-information key marking an unsigned draft rendering (``sign_pdf`` refuses those)."""
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
-SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 STATUSES = (
     "satisfied",
     "partially-satisfied",
@@ -129,7 +133,7 @@ def build_context(
             where="/controls",
         )
     findings = sorted(
-        results.findings, key=lambda f: (SEVERITY_ORDER.get(f.severity, 9), f.control)
+        results.findings, key=lambda f: (SEVERITY_ORDER.get(f.severity, 9), id_key(f.control))
     )
     counts: dict[str, int] = {}
     for f in findings:
@@ -168,6 +172,9 @@ def build_context(
         "crosswalk": crosswalk.build(results).rows,
         "ratings": ratings,
         "statuses": STATUSES,
+        "severity_weights": sorted(results.profile.severity_weights.items(),
+                                   key=lambda kv: (SEVERITY_ORDER.get(kv[0], 9), kv[0])),
+        "auditor_recorded": a.auditor.name != UNRECORDED_AUDITOR or bool(a.auditor.organization),
         "signed": signed,
         "integrity_failures": integrity_failures(results),
     }
@@ -235,6 +242,7 @@ def render_report(
     html_output: Path | None = None,
     signed: bool = False,
     allow_integrity_failures: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> RenderedReport:
     """Render ``results`` (a results file or model) to an unsigned PDF/A-3b at ``output``.
 
@@ -248,6 +256,7 @@ def render_report(
     ``allow_integrity_failures``; the report then states the failures on its cover and
     in the executive summary.
 
+    ``progress`` is called with each rendering step in words ("laying out pages: page 12").
     """
     import weasyprint
     from weasyprint.urls import FatalURLFetchingError
@@ -275,7 +284,7 @@ def render_report(
     fetcher = make_fetcher(folder)
 
     started = time.perf_counter()
-    with _captured_warnings() as collected, _source_date_epoch(moment):
+    with _captured_warnings() as collected, _source_date_epoch(moment), steps(progress):
         try:
             document = weasyprint.HTML(
                 string=html, base_url=folder.resolve().as_uri() + "/", url_fetcher=fetcher
@@ -303,7 +312,8 @@ def _write_with_attachments(
     document: Any, *, raw: bytes, manifest_bytes: bytes | None, results_sha256: str,
     manifest_sha256: str | None, root_hash: str, moment: dt.datetime, signed: bool,
 ) -> bytes:
-    """PDF/A-3b bytes of ``document`` with the digests in its metadata and the files attached."""
+    """PDF/A-3b bytes of ``document`` with the digests in its metadata and the files attached.
+    """
     import weasyprint
 
     document.metadata.custom["AuditkitResultsSHA256"] = results_sha256
@@ -324,8 +334,21 @@ def _write_with_attachments(
                 created=moment, modified=moment, relationship="Data",
             )
         )
-    pdf: bytes = document.write_pdf(pdf_variant="pdf/a-3b", custom_metadata=True, attachments=attachments)
+    attachments.sort(key=lambda a: a.name.encode("utf-8"))  # the EmbeddedFiles name tree must be sorted
+    pdf: bytes = document.write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True, custom_metadata=True,
+                                    attachments=attachments, finisher=_one_af_entry_per_file)
     return pdf
+
+
+def _one_af_entry_per_file(_document: Any, pdf: Any) -> None:
+    """WeasyPrint 70 lists every attachment twice in the catalog's /AF; keep the first of each."""
+    entries = pdf.catalog.get("AF")
+    if entries is None:
+        return
+    seen: set[str] = set()
+    unique = [e for e in entries if not (str(e) in seen or seen.add(str(e)))]  # type: ignore[func-returns-value]
+    entries.clear()
+    entries.extend(unique)
 
 
 def _finish(

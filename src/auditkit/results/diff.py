@@ -10,6 +10,7 @@ comparison into Markdown or JSON; :func:`load_side` reads one side from disk.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -193,12 +194,13 @@ def diff_results(old: Results, new: Results, *, old_source: str = "old",
     )
 
 
-def load_side(path: Path) -> Results:
-    """One side of a comparison: a ``results.json`` written by ``auditkit assess``.
+def load_side(path: Path, *, trust: Sequence[Path] = (), notes: list[str] | None = None) -> Results:
+    """One side of a comparison: a ``results.json``, or a signed PDF report (recognised by ``%PDF-``).
 
-    Hook for signed reports: a PDF is recognised by its ``%PDF-`` header and handed
-    to :func:`_results_from_report`, which is where verified extraction of the
-    embedded ``results.json`` will go.
+    From a report, the embedded ``results.json`` is read after the report is verified
+    against ``trust`` (signature, coverage, chain, embedded digest: exit 4 if any fails).
+    Without ``trust`` it is read only if its digest matches the one recorded in the
+    document, and a line saying the signature was not verified is added to ``notes``.
     """
     from .io import load_results
 
@@ -208,25 +210,44 @@ def load_side(path: Path) -> Results:
     except OSError:
         head = b""  # load_results reports a missing or unreadable file with its own message
     if head == b"%PDF-":
-        return _results_from_report(path)
+        return _results_from_report(path, trust, notes if notes is not None else [])
     return load_results(path)
 
 
-def _results_from_report(path: Path) -> Results:
-    """Results embedded in a signed PDF report: not supported yet.
+def _results_from_report(path: Path, trust: Sequence[Path], notes: list[str]) -> Results:
+    import hashlib
+    import io as _io
 
-    To implement: verify the report first (``auditkit.signing.verify.verify_report``:
-    signature, coverage, trusted chain, embedded results digest), then parse the
-    embedded ``results.json`` with :func:`auditkit.results.io.results_from_bytes`.
-    Never read results from an unverified PDF.
-    """
-    raise UsageError("comparing signed PDF reports is not supported yet", where=str(path),
-                     hint="pass the results.json files the reports were made from")
+    from ..errors import IntegrityError
+    from ..signing.verify import INFO_RESULTS_DIGEST, RESULTS_NAME, embedded_files, verify_report
+    from .io import results_from_bytes
+
+    if trust:
+        verify_report(path, trust=list(trust))
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    try:
+        reader = PdfFileReader(_io.BytesIO(path.read_bytes()), strict=False)
+        found = [data for name, data in embedded_files(reader) if name == RESULTS_NAME]
+        recorded = str(reader.trailer["/Info"].get(INFO_RESULTS_DIGEST, "")) if "/Info" in reader.trailer else ""
+    except Exception as exc:  # noqa: BLE001 - a damaged PDF raises anything
+        raise IntegrityError(f"the report cannot be read ({type(exc).__name__})", where=str(path)) from None
+    if len(found) != 1:
+        raise IntegrityError(f"expected one embedded {RESULTS_NAME}, found {len(found)}", where=str(path),
+                             hint="pass the results.json the report was made from")
+    if hashlib.sha256(found[0]).hexdigest() != recorded.lower():
+        raise IntegrityError(f"the embedded {RESULTS_NAME} is not the one the report was rendered from",
+                             where=str(path), hint="do not rely on this report")
+    if not trust:
+        notes.append(f"{path}: signature not verified (pass --trust CA.pem to verify it); compared the "
+                     f"embedded {RESULTS_NAME}, which matches the digest recorded in the report")
+    return results_from_bytes(found[0], f"{path}!{RESULTS_NAME}")
 
 
-def diff_files(old: Path, new: Path) -> ResultsDiff:
-    """Load both sides and compare them."""
-    return diff_results(load_side(old), load_side(new), old_source=str(old), new_source=str(new))
+def diff_files(old: Path, new: Path, *, trust: Sequence[Path] = (), notes: list[str] | None = None) -> ResultsDiff:
+    """Load both sides (results files or signed reports) and compare them."""
+    return diff_results(load_side(old, trust=trust, notes=notes), load_side(new, trust=trust, notes=notes),
+                        old_source=str(old), new_source=str(new))
 
 
 def render(diff: ResultsDiff, fmt: DiffFormat = "markdown") -> bytes:

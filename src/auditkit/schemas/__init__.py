@@ -16,7 +16,6 @@ from ..errors import InvalidInputError, ProblemList
 from ..yamlio import Located, pointer
 
 _DIR = Path(__file__).resolve().parent
-_MAX_MESSAGE = 240
 
 
 def names() -> list[str]:
@@ -63,28 +62,24 @@ def fast_validator(name: str) -> Any:
     return jsonschema_rs.Draft202012Validator(load(name))
 
 
-def _message(error: Any) -> str:
-    if error.validator in ("oneOf", "anyOf") and error.context:
-        best = min(error.context, key=lambda e: (len(e.absolute_path), len(e.message)))
-        text = f"matches none of the allowed forms ({best.message})"
-    elif error.validator == "additionalProperties":
-        text = error.message
-    else:
-        text = error.message
-    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
-
-
 def problems(located: Located, name: str) -> list[str]:
     """Every violation of schema ``name`` in ``located``, one line each, in document order.
 
     A document the compiled jsonschema-rs validator accepts has none; only one it
-    refuses is walked by the Python validator, which words each problem."""
+    refuses is walked by the Python validator, whose errors :mod:`.messages` words."""
     if fast_validator(name).is_valid(located.data):
         return []
+    return lines(located, validator(name).iter_errors(located.data))
+
+
+def lines(located: Located, errors: Any) -> list[str]:
+    """jsonschema ``errors`` of ``located`` as ``file:line:col /pointer: message`` lines, in document order."""
+    from .messages import translate
+
     found = []
-    for error in validator(name).iter_errors(located.data):
-        ptr = pointer(list(error.absolute_path))
-        found.append((located.where(ptr), ptr or "/", _message(error)))
+    for path_parts, message in translate(errors):
+        ptr = pointer(path_parts)
+        found.append((located.where(ptr), ptr or "/", message))
     found.sort(key=lambda item: _sort_key(item[0]))
     return [f"{where} {ptr}: {msg}" for where, ptr, msg in found]
 

@@ -105,6 +105,32 @@ def _load_trust_file(trust: Path) -> list[Any]:
     return anchors
 
 
+def _cn(name: Any) -> str:
+    from cryptography.x509.oid import NameOID
+
+    found = name.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(found[0].value) if found else str(name.rfc4514_string())
+
+
+def _untrusted(leaf: Any, intermediates: list[Any], anchors: list[Any], reason: str) -> str:
+    """Why the chain failed, in words: most often the signer's CA is simply not the trusted one."""
+    issuers = [leaf, *intermediates]
+    by_anchor = False
+    for cert in issuers:
+        for anchor in anchors:
+            try:
+                cert.verify_directly_issued_by(anchor)
+                by_anchor = True
+            except (ValueError, TypeError, Exception):  # noqa: BLE001, S112 - any failure: not issued by it
+                continue
+    trusted = "; ".join(_cn(a.subject) for a in anchors[:3])
+    if not by_anchor:
+        return (f"signed by {_cn(leaf.subject)} (issued by {_cn(leaf.issuer)}), "
+                f"not issued by the trusted CA {trusted}")
+    reason = reason.replace("validation failed:", "").replace("candidates exhausted:", "").strip()
+    return f"the signer's certificate chains to {trusted} but is not valid: {reason[:200]}"
+
+
 def _find_signer(sid: Any, certs: list[Any]) -> Any:
     if sid.name == "issuer_and_serial_number":
         issuer = sid.chosen["issuer"]
@@ -240,10 +266,10 @@ def verify_detached(
         )
         chain = builder.build_client_verifier().verify(leaf, intermediates).chain
     except verification.VerificationError as exc:
-        raise _fail(
-            f"the signer's certificate is not trusted by {_names(trust)}: {str(exc)[:200]}",
-            where,
-            "check --trust names the submitter's CA certificate",
+        raise IntegrityError(
+            f"untrusted signature: {_untrusted(leaf, intermediates, anchors, str(exc))}",
+            where=where,
+            hint=f"check that --trust {_names(trust)} is the submitter's CA certificate",
         ) from None
     return CmsSigner(
         subject=str(leaf.subject.rfc4514_string()),

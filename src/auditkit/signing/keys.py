@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import IntegrityError, UsageError
+from ..errors import IntegrityError, InvalidInputError, UsageError
 from ..fsio import write_bytes
 
 if TYPE_CHECKING:
@@ -55,6 +55,31 @@ class LoadedSigner:
     chain: list[x509.Certificate]
 
 
+UB_NAME = 64
+"""X.509 upper bound of an organization and a common name (RFC 5280 ub-organization-name, ub-common-name)."""
+
+
+def _common_name(text: str, suffix: str) -> str:
+    """``text suffix``, with ``text`` shortened (``...``) so that the whole fits in 64 bytes."""
+    room = UB_NAME - len(suffix) - 1
+    if len(text.encode("utf-8")) <= room:
+        return f"{text} {suffix}"
+    cut = text
+    while len(cut.encode("utf-8")) > room - 3:
+        cut = cut[:-1]
+    return f"{cut}... {suffix}"
+
+
+def _check_length(value: str, option: str, what: str) -> None:
+    if len(value.encode("utf-8")) > UB_NAME:
+        raise InvalidInputError(
+            f"{option} is {len(value)} characters ({len(value.encode('utf-8'))} bytes in UTF-8); "
+            f"X.509 allows at most {UB_NAME} in {what} "
+            f"(RFC 5280 ub-{what.replace(' ', '-')})",
+            hint=f"shorten {option} (e.g. drop the legal form)",
+        )
+
+
 def _name(common_name: str, org: str) -> x509.Name:
     from cryptography import x509
     from cryptography.x509.oid import NameOID
@@ -84,7 +109,10 @@ def issue_keys(
     start = now - dt.timedelta(minutes=5)
 
     ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = _name(f"{org} Audit Signing CA", org)
+    _check_length(org, "--org", "organization name")
+    if signer_name:
+        _check_length(signer_name.strip(), "--name", "common name")
+    ca_name = _name(_common_name(org, "Audit Signing CA"), org)
     ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
     ca_cert = (
         x509.CertificateBuilder()
@@ -120,7 +148,7 @@ def issue_keys(
     signer_key = ec.generate_private_key(ec.SECP256R1())
     signer_cert = (
         x509.CertificateBuilder()
-        .subject_name(_name(signer_name.strip() if signer_name else f"{org} Auditor", org))
+        .subject_name(_name(signer_name.strip() if signer_name else _common_name(org, "Auditor"), org))
         .issuer_name(ca_name)
         .public_key(signer_key.public_key())
         .serial_number(x509.random_serial_number())

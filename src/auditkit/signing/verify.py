@@ -55,6 +55,8 @@ class ReportVerification:
     """SHA-256 fingerprint of the signer certificate."""
     trust_anchor: str
     """Subject of the trusted root the chain ends at."""
+    trust_anchor_sha256: str
+    """SHA-256 fingerprint of that root certificate (compare it with the one the auditor published)."""
     level: str
     """``PAdES B-B`` or ``PAdES B-T``."""
     certified: bool
@@ -81,6 +83,7 @@ class ReportVerification:
             f"  signer:      {self.signer}",
             f"  fingerprint: sha256:{self.signer_sha256}",
             f"  trusted via: {self.trust_anchor}",
+            f"  CA:          sha256:{self.trust_anchor_sha256}",
             f"  level:       {self.level}"
             + (" (certified, no changes allowed)" if self.certified else ""),
             "  coverage:    entire file, no later updates; signature padding all zeros",
@@ -233,29 +236,30 @@ def verify_report(
     except Exception as exc:  # noqa: BLE001 - a malformed CMS blob raises anything
         raise fail(f"the signature cannot be validated ({type(exc).__name__}: {exc})") from exc
 
+    certified = emb.docmdp_level is not None
     if not status.intact:
+        # the digest is all there is to say: pyHanko judges nothing else of a broken signature
         problems.append("the signed bytes were changed after signing (digest mismatch)")
-    if not status.valid:
-        problems.append("the signature value does not verify against the signer's key")
-    if roots and not status.trusted:
-        problems.append(_trust_problem(status.trust_problem_indic))
-    if status.revoked:
-        problems.append("the signer's certificate is revoked")
+    else:
+        if not status.valid:
+            problems.append("the signature value does not verify against the signer's key")
+        if roots and not status.trusted:
+            problems.append(_trust_problem(status.trust_problem_indic, roots, status.signing_cert))
+        if status.revoked:
+            problems.append("the signer's certificate is revoked")
     if status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
-        problems.append(
-            "the signature does not cover the entire file "
-            f"(coverage: {status.coverage.name if status.coverage else 'unknown'})"
-        )
+        problems.append(f"the signature does not cover the entire file ({_coverage_words(status.coverage)})")
     revisions = reader.xrefs.total_revisions
     if emb.signed_revision != revisions - 1:
         later = revisions - 1 - emb.signed_revision
         problems.append(f"{later} incremental update(s) were appended after the signature")
-    if status.modification_level is None or status.modification_level.value != 0:
-        level = status.modification_level.name if status.modification_level else "unknown"
-        problems.append(f"the document was modified after signing (modification level: {level})")
-    if status.docmdp_ok is False:
-        problems.append("the modifications violate the certification's DocMDP policy")
-    if not status.seed_value_ok:
+    level = status.modification_level
+    if status.intact and (level is None or level.value != 0):
+        change = _MODIFICATIONS.get(getattr(level, "name", ""), "changes of an unknown kind")
+        problems.append(f"the document was changed after signing ({change})")
+    if certified and status.docmdp_ok is False:
+        problems.append("the changes after signing break the certification (it allows no changes)")
+    if status.intact and not status.seed_value_ok:
         problems.append("the signature breaks its field's seed-value constraints")
     ts = status.timestamp_validity
     if ts is not None and not (ts.intact and ts.valid and ts.trusted):
@@ -287,14 +291,16 @@ def verify_report(
     cert = status.signing_cert
     path = status.validation_path
     anchor = path.trust_anchor.authority.name.human_friendly if path is not None else ""
+    anchor_cert = getattr(path.trust_anchor, "certificate", None) if path is not None else None
     return ReportVerification(
         path=pdf,
         field_name=emb.field_name,
         signer=cert.subject.human_friendly,
         signer_sha256=hashlib.sha256(cert.dump()).hexdigest(),
         trust_anchor=anchor,
+        trust_anchor_sha256=hashlib.sha256(anchor_cert.dump()).hexdigest() if anchor_cert is not None else "",
         level="PAdES B-T" if ts is not None else "PAdES B-B",
-        certified=emb.docmdp_level is not None,
+        certified=certified,
         signing_time=status.signer_reported_dt,
         timestamp=ts.timestamp if ts is not None else None,
         results_sha256=results_digest or "",
@@ -403,11 +409,41 @@ _TRUST_PROBLEMS = {
 }
 
 
-def _trust_problem(indication: Any) -> str:
+_COVERAGE = {
+    "ENTIRE_REVISION": "it covers an earlier revision; bytes were appended after it",
+    "CONTIGUOUS_BLOCK_FROM_START": "it covers only the start of the file",
+    "UNCLEAR": "its byte range is irregular",
+}
+
+_MODIFICATIONS = {
+    "LTA_UPDATES": "validation data was added",
+    "FORM_FILLING": "form fields were filled in",
+    "ANNOTATIONS": "annotations were added",
+    "OTHER": "content or structure was changed",
+}
+
+
+def common_name(name: Any) -> str:
+    """The common name of an asn1crypto ``Name``, else its readable form."""
+    native = name.native if hasattr(name, "native") else {}
+    value = native.get("common_name") if isinstance(native, dict) else None
+    return str(value) if value else str(name.human_friendly)
+
+
+def _coverage_words(coverage: Any) -> str:
+    return _COVERAGE.get(getattr(coverage, "name", ""), "its coverage cannot be determined")
+
+
+def _trust_problem(indication: Any, roots: Sequence[Any], signer: Any) -> str:
     name = getattr(indication, "name", None)
-    return _TRUST_PROBLEMS.get(
-        str(name), f"the signer's certificate is not trusted ({name or 'unknown reason'})"
-    )
+    anchors = "; ".join(common_name(root.subject) for root in roots[:3])
+    if name == "NO_CERTIFICATE_CHAIN_FOUND" and signer is not None:
+        return (f"signed by {common_name(signer.subject)} (issued by {common_name(signer.issuer)}), "
+                f"not issued by the trusted CA {anchors}")
+    known = _TRUST_PROBLEMS.get(str(name))
+    if known:
+        return known
+    return f"the signer's certificate could not be validated up to the trusted CA ({anchors})"
 
 
 class ReportVerificationError(IntegrityError):
@@ -424,7 +460,8 @@ class ReportVerificationError(IntegrityError):
 
     @property
     def lines(self) -> list[str]:
-        return [self.render(), *(f"  - {problem}" for problem in self.problems)]
+        where = self.where or ""
+        return [*(f"{where}: {problem}" for problem in self.problems), self.render()]
 
 
 def _failure(pdf: Path, reasons: list[str]) -> ReportVerificationError:

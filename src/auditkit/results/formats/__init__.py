@@ -28,6 +28,7 @@ FORMATS: dict[str, str] = {
     "oscal": "auditkit.results.formats.oscal",
     "oscal-ap": "auditkit.results.formats.oscal_ap",
     "oscal-poam": "auditkit.results.formats.oscal_poam",
+    "sarif": "auditkit.results.formats.sarif",
 }
 
 
