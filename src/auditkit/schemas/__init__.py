@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..errors import InvalidInputError, ProblemList
+from ..errors import InvalidInputError, ProblemList, shorten
 from ..yamlio import Located, pointer
 
 _DIR = Path(__file__).resolve().parent
@@ -103,12 +103,12 @@ def model_problems(located: Located, exc: Any, base: tuple[str | int, ...] = ())
     """One ``file:line:col /pointer: message`` line per error of a pydantic ``ValidationError``
     raised on data of ``located`` found at ``base`` (what the schema lets through and the typed
     model refuses, e.g. the date 2026-02-30)."""
-    lines = []
+    found = []
     for error in exc.errors():
         ptr = pointer([*base, *(p for p in error["loc"] if isinstance(p, str | int))])
         message = " ".join(str(error["msg"]).split())
-        lines.append(f"{located.where(ptr)} {ptr or '/'}: {message[:_MAX_MESSAGE]}")
-    return lines
+        found.append(f"{located.where(ptr)} {ptr or '/'}: {shorten(message, 240)}")
+    return found
 
 
 def build(model: Any, data: Any, located: Located, base: tuple[str | int, ...] = ()) -> Any:
