@@ -31,7 +31,8 @@ def validate(invoke, tmp_path: Path, expression: str):
 
 def refused_line(result, tmp_path: Path) -> str:
     assert result.exit_code == 3, result.output
-    lines = [line for line in result.output.splitlines() if "/controls/0/checks/0/expr" in line]
+    lines = [line.removeprefix("auditkit: error: ") for line in result.output.splitlines()
+             if "/controls/0/checks/0/expr" in line]
     assert len(lines) == 1, result.output
     assert lines[0].startswith(f"{tmp_path}/{WHERE}"), lines[0]
     return lines[0].split(WHERE, 1)[1]
