@@ -129,7 +129,7 @@ def start_worker(folder: Path, dep: Deployment, broker: str, keys: Signing,
              "--objects", dep.objects, "--broker", broker, "--sign-key", str(keys.p12),
              "--controls", str(keys.controls), "--visibility-timeout", str(visibility_timeout)],
             stdout=handle, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # a loaded machine can take long to import Celery
     while b"ready." not in log.read_bytes():
         if process.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"worker did not start: {log.read_text(errors='replace')[-3000:]}")

@@ -109,7 +109,7 @@ def test_postgresql_restart_during_uploads_gives_503_then_nothing_is_lost(tmp_pa
             first.write_bytes(archives[0])
             refused = invoke("submit", str(first), "--server", two.url, env={"AUDITKIT_TOKEN": dep.acme})
             assert refused.exit_code == 6 and "(503)" in refused.output
-            back = threading.Timer(2.0, postgres.start)
+            back = threading.Timer(9.0, postgres.start)  # after the first attempt has waited out the pool (5 s)
             back.start()
             retried = invoke("submit", str(first), "--server", two.url, "--retry", "8",
                              env={"AUDITKIT_TOKEN": dep.acme})

@@ -128,12 +128,15 @@ def test_a_worker_killed_mid_task_is_replaced_and_one_report_results(
         victim_pid = int(started[0]["worker"].rsplit(":", 1)[1])
         victim = next(i for i, w in workers.items() if w.process.pid == victim_pid)
         workers[victim].kill9()
-        wait_for(lambda: len(_assessments(dep.index)) == 1, "the re-run to finish", timeout=180)
+        early = [e["event"] for e in log_events(dep.index) if e["event"] == "assessed"]
+        assert not early, "the first worker finished before it could be killed: nothing was tested"
+        wait_for(lambda: len(_assessments(dep.index)) == 1, "the re-run to finish", timeout=240)
         events = log_events(dep.index)
         starts = [e["worker"] for e in events if e["event"] == "assessment-started"]
         done = [e for e in events if e["event"] == "assessed"]
-        assert len(starts) == 2 and starts[0] != starts[1]
-        assert len(done) == 1 and done[0]["worker"] == starts[1]
+        trail = [(e["event"], e.get("worker")) for e in events]
+        assert len(starts) == 2 and starts[0] != starts[1], trail
+        assert len(done) == 1 and done[0]["worker"] == starts[1], trail
         (record,) = _assessments(dep.index)
         assert record.worker == starts[1]
         # In the bucket: the archive, one results.json and one signed report; nothing else.

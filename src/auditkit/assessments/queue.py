@@ -147,7 +147,7 @@ def in_process(assessor: Assessor, workers: int = 1) -> Callable[[IntakeService]
         def work(job: AssessmentJob) -> None:
             try:
                 _execute(service.store, assessor, job)
-            except Unavailable as exc:  # no broker to retry: say so; `assessments queue` re-runs it
+            except Unavailable as exc:  # no broker to retry it: the upload stays unassessed, logged
                 LOG.error("assessment of %s not run: %s", job.upload_id, exc)
 
         def enqueue(record: UploadRecord) -> None:

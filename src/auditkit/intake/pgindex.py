@@ -24,6 +24,7 @@ from .problems import Unavailable
 from .storage import (
     TOKEN_COLUMNS,
     UPLOAD_COLUMNS,
+    assessment_row,
     token_from_row,
     token_row,
     upload_from_row,
@@ -242,14 +243,7 @@ class PostgresIndex:
                 "INSERT INTO assessments (assessment_key, organization, upload_id, "
                 "bundle_root_hash, record, assessed_at) VALUES (%s, %s, %s, %s, %s, %s) "
                 "ON CONFLICT (assessment_key) DO NOTHING",
-                (
-                    record.assessment_key,
-                    record.organization,
-                    record.upload_id,
-                    record.bundle_root_hash,
-                    record.model_dump_json(),
-                    record.assessed_at,
-                ),
+                assessment_row(record),
             )
             row = conn.execute(
                 "SELECT record FROM assessments WHERE assessment_key = %s", (record.assessment_key,)

@@ -310,7 +310,7 @@ class IntakeService:
         if self.on_accepted is not None and record.verdict == "accepted":
             try:
                 self.on_accepted(record)
-            except Exception:  # noqa: BLE001 - the upload stands; the operator re-queues
+            except Exception:  # noqa: BLE001 - the upload stands; the failure is in the server log
                 LOG.exception("could not queue the assessment of %s", upload_id)
         return UploadResult(signed, duplicate=False)
 

@@ -22,6 +22,7 @@ from .storage import (
     TOKEN_COLUMNS,
     UPLOAD_COLUMNS,
     ZERO_HASH,
+    assessment_row,
     token_from_row,
     token_row,
     upload_from_row,
@@ -238,14 +239,7 @@ class SqliteIndex:
         with self._transaction() as db:
             db.execute(
                 "INSERT OR IGNORE INTO assessments VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    record.assessment_key,
-                    record.organization,
-                    record.upload_id,
-                    record.bundle_root_hash,
-                    record.model_dump_json(),
-                    record.assessed_at,
-                ),
+                assessment_row(record),
             )
             row = db.execute(
                 "SELECT record FROM assessments WHERE assessment_key = ?", (record.assessment_key,)

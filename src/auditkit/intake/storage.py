@@ -190,6 +190,12 @@ def upload_row(record: UploadRecord) -> tuple[object, ...]:
             record.signed_receipt.model_dump_json())
 
 
+def assessment_row(record: AssessmentRecord) -> tuple[object, ...]:
+    """``record`` as values for the ``assessments`` table (indexed columns, then the JSON)."""
+    return (record.assessment_key, record.organization, record.upload_id, record.bundle_root_hash,
+            record.model_dump_json(), record.assessed_at)
+
+
 def upload_from_row(row: Sequence[object]) -> UploadRecord:
     data = dict(zip([n.strip() for n in UPLOAD_COLUMNS.split(",")], row, strict=True))
     data["reasons"] = tuple(json.loads(str(data["reasons"])))
