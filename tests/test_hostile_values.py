@@ -340,3 +340,18 @@ def test_too_late_a_date_is_a_usage_error(invoke, workspace):
     root, bundle = workspace
     result = invoke("assess", bundle(), "--controls", root / "controls", "--as-of", "10000-01-01")
     assert result.exit_code == 2, result.output
+
+
+@pytest.mark.parametrize(("field", "value", "place"), [
+    ("as_of", "2026-02-30", "assessment.yaml:4:10 /engagement/as_of: Input should be a valid date"),
+    ("as_of", "0000-01-01", "assessment.yaml:4:10 /engagement/as_of: Input should be a valid date"),
+    ("expires", "2026-02-29", "assessment.yaml:6:84 /waivers/0/expires: Input should be a valid date"),
+])
+def test_impossible_dates_in_the_assessment_file(invoke, workspace, field, value, place):
+    """Found by the 10-minute fuzz run: the schema's date pattern let 2026-02-30 through to
+    the typed model, which raised outside any handler (exit 5)."""
+    root, bundle = workspace
+    assessment = root / "assessment.yaml"
+    old = {"as_of": "as_of: 2026-10-15", "expires": "expires: 2026-12-31"}[field]
+    assessment.write_text(ASSESSMENT.replace(old, f"{old.split(':')[0]}: {value}"), encoding="utf-8")
+    refusal(invoke("assess", bundle(), "--controls", root / "controls", "--assessment", assessment), place)

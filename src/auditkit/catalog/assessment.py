@@ -110,7 +110,8 @@ def load_assessment(path: Path, catalog: Catalog) -> Assessment:
     located = yamlio.load(path, display=display_path(path))
     schemas.check(located, "assessment")
     data = located.data
-    assessment = Assessment.model_validate({**data, "source": located.source, "digest": digest([data], [located])})
+    assessment: Assessment = schemas.build(
+        Assessment, {**data, "source": located.source, "digest": digest([data], [located])}, located)
     problems: list[str] = []
 
     def say(ptr: str, message: str) -> None:

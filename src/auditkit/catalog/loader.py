@@ -112,9 +112,23 @@ def _family(located: yamlio.Located, problems: list[str]) -> tuple[Family, list[
     structural = [line for line in found if not re.search(r" /controls/\d+", line)]
     if structural:
         return None
-    indexes = [i for i in range(len(data["controls"])) if i not in bad]
-    controls = [Control.model_validate({**data["controls"][i], "family": data["family"]["id"]}) for i in indexes]
-    family = Family.model_validate({**data["family"], "source": located.source, "controls": controls})
+    indexes: list[int] = []
+    controls: list[Control] = []
+    for i in range(len(data["controls"])):
+        if i in bad:
+            continue
+        try:
+            controls.append(schemas.build(Control, {**data["controls"][i], "family": data["family"]["id"]},
+                                          located, ("controls", i)))
+            indexes.append(i)
+        except ProblemList as exc:
+            problems.extend(exc.problems)
+    try:
+        family = schemas.build(Family, {**data["family"], "source": located.source, "controls": controls},
+                               located, ("family",))
+    except ProblemList as exc:
+        problems.extend(exc.problems)
+        return None
     return family, indexes
 
 
@@ -218,7 +232,11 @@ def _profile(located: yamlio.Located, catalog: Catalog, problems: list[str],
         return None
     data = dict(located.data)
     head = data.pop("profile")
-    profile = Profile.model_validate({**head, **data, "source": located.source})
+    try:
+        profile: Profile = schemas.build(Profile, {**head, **data, "source": located.source}, located)
+    except ProblemList as exc:
+        problems.extend(exc.problems)
+        return None
     problems.extend(profile_problems(profile, located, catalog))
     try:
         return resolve_imports(profile, catalog, lambda target, seen: _load_profile(target, catalog, seen),

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from .. import yamlio
+from .. import schemas, yamlio
 from ..errors import InvalidInputError, ProblemList
 from ..resources import schema_dir
 from .names import MANIFEST_NAME as MANIFEST_NAME
@@ -235,14 +235,6 @@ def semantic_problems(located: yamlio.Located) -> list[str]:
     return problems
 
 
-def _model_problems(located: yamlio.Located, exc: ValidationError) -> list[str]:
-    lines = []
-    for error in exc.errors():
-        ptr = yamlio.pointer([p for p in error["loc"] if isinstance(p, str | int)])
-        lines.append(_line(located, ptr, error["msg"]))
-    return lines
-
-
 def parse_manifest(
     raw: bytes, source: str, *, draft: bool = False
 ) -> tuple[Manifest, dict[str, Any]]:
@@ -269,5 +261,5 @@ def parse_manifest(
     try:
         manifest = Manifest.model_validate(data)
     except ValidationError as exc:
-        raise ProblemList(_model_problems(located, exc)) from None
+        raise ProblemList(schemas.model_problems(located, exc)) from None
     return manifest, located.data

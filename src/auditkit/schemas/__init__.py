@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..errors import InvalidInputError, ProblemList
+from ..errors import InvalidInputError, ProblemList, shorten
 from ..yamlio import Located, pointer
 
 _DIR = Path(__file__).resolve().parent
@@ -97,3 +97,25 @@ def check(located: Located, name: str) -> None:
     found = problems(located, name)
     if found:
         raise ProblemList(found)
+
+
+def model_problems(located: Located, exc: Any, base: tuple[str | int, ...] = ()) -> list[str]:
+    """One ``file:line:col /pointer: message`` line per error of a pydantic ``ValidationError``
+    raised on data of ``located`` found at ``base`` (what the schema lets through and the typed
+    model refuses, e.g. the date 2026-02-30)."""
+    found = []
+    for error in exc.errors():
+        ptr = pointer([*base, *(p for p in error["loc"] if isinstance(p, str | int))])
+        message = " ".join(str(error["msg"]).split())
+        found.append(f"{located.where(ptr)} {ptr or '/'}: {shorten(message, 240)}")
+    return found
+
+
+def build(model: Any, data: Any, located: Located, base: tuple[str | int, ...] = ()) -> Any:
+    """``model.model_validate(data)``, or :class:`ProblemList` (exit 3) naming every place it refuses."""
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ProblemList(model_problems(located, exc, base)) from None
