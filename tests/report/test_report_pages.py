@@ -101,7 +101,7 @@ def test_running_header_is_one_line(pages: list[str]) -> None:
         lines = page.splitlines()
         if not lines:
             continue
-        assert lines[0].startswith("Globex U.S. Data Trust LLC"), (number, lines[:2])
+        assert lines[0].startswith("Globex U.S. Data Services LLC"), (number, lines[:2])
         assert lines[1].strip() == "", (number, lines[:3])  # nothing wrapped onto a second line
     assert any("BA-8 · The adversary stake stays below the t…" in p.splitlines()[0] for p in pages[1:])
 
