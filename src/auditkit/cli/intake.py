@@ -475,7 +475,8 @@ def receipt_verify(receipt_file: Path, key_path: Path) -> None:
 
     checked = verify_receipt_file(receipt_file, key_path)
     subject = checked.bundle_root_hash or checked.archive_sha256
+    archive = f" from archive {checked.archive_name!r}" if checked.archive_name else ""
     click.echo(
-        f"receipt OK: {checked.verdict} {subject} for {checked.organization} "
+        f"receipt OK: {checked.verdict} {subject}{archive} for {checked.organization} "
         f"received {checked.received_at} (log entry {checked.log_seq})"
     )
