@@ -22,7 +22,10 @@ def test_list_then_fetch_by_prefix_into_a_new_folder(live: LiveServer, tenants: 
     submitted = _run(["submit", archive, "--server", live.url, "-o", tmp_path / "r.json"], tenants.acme)
     assert submitted.exit_code == 0, submitted.output
     assert f"accepted {archive.name} as acme-us-2026-q3 root" in submitted.output
-    root = json.loads((tmp_path / "r.json").read_text())["receipt"]["bundle_root_hash"]
+    receipt = json.loads((tmp_path / "r.json").read_text())["receipt"]
+    root = receipt["bundle_root_hash"]
+    assert receipt["format"] == "auditkit-intake-receipt/2"
+    assert receipt["archive_name"] == archive.name  # the signed receipt names the uploaded archive
 
     listed = _run(["intake", "list", "--server", live.url], tenants.auditor)
     assert listed.exit_code == 0, listed.output

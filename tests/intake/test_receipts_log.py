@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from click.testing import CliRunner
@@ -32,6 +33,54 @@ def test_receipt_verifies_offline(receipt_and_key):
     result = CliRunner().invoke(cli, ["receipt", "verify", str(receipt), "--key", str(key)])
     assert result.exit_code == 0, result.output
     assert "receipt OK: rejected" in result.output
+
+
+def test_receipt_names_the_archive_and_verify_says_it(client, tenants: Tenants, tmp_path: Path):
+    hostile = "../../evil\\dir/q3\u202e\x07 bundle.zip"
+    response = client.post("/api/v1/bundles", content=b"not an archive at all",
+                           headers={**bearer(tenants.acme), "X-Archive-Name": quote(hostile, safe="")})
+    assert response.status_code == 422
+    assert response.json()["receipt"]["archive_name"] == "q3 bundle.zip"  # last segment, no control/bidi characters
+    receipt = tmp_path / "named.json"
+    receipt.write_text(response.text)
+    key = tmp_path / "server.pub"
+    CliRunner().invoke(cli, ["intake", "key", "export", "--store", str(tenants.store), "-o", str(key)])
+    result = CliRunner().invoke(cli, ["receipt", "verify", str(receipt), "--key", str(key)])
+    assert result.exit_code == 0, result.output
+    assert "from archive 'q3 bundle.zip'" in result.output
+    doc = json.loads(receipt.read_text())
+    doc["receipt"]["archive_name"] = "other.zip"  # the name is signed like every other field
+    receipt.write_text(json.dumps(doc))
+    assert CliRunner().invoke(cli, ["receipt", "verify", str(receipt), "--key", str(key)]).exit_code == 4
+
+
+def test_format_1_receipts_without_archive_name_still_verify(tenants: Tenants, tmp_path: Path):
+    import base64
+
+    import rfc8785
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    from auditkit.intake.receipts import key_id
+
+    public = tmp_path / "server.pub"
+    CliRunner().invoke(cli, ["intake", "key", "export", "--store", str(tenants.store), "-o", str(public)])
+    key = load_pem_private_key((tenants.store / "server-key.pem").read_bytes(), password=None)
+
+    old = {"format": "auditkit-intake-receipt/1", "upload_id": "up_0", "organization": "ACME",
+           "submitter_token_id": "tok_0", "received_at": "2026-10-03T14:00:01Z", "archive_sha256": "0" * 64,
+           "size": 1, "verdict": "rejected", "reasons": ["bad"], "bundle_root_hash": None, "bundle_id": None,
+           "bundle_organization": None, "item_count": None, "log_seq": 1, "log_entry_sha256": "0" * 64,
+           "server_key_id": key_id(key.public_key())}
+    signature = base64.b64encode(key.sign(rfc8785.dumps(old))).decode()
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps({"receipt": old, "signature": {"algorithm": "Ed25519",
+                                                             "key_id": key_id(key.public_key()), "value": signature}}))
+    result = CliRunner().invoke(cli, ["receipt", "verify", str(path), "--key", str(public)])
+    assert result.exit_code == 0, result.output
+    old["archive_name"] = "smuggled.zip"  # a format 1 receipt cannot gain a name
+    path.write_text(json.dumps({"receipt": old, "signature": {"algorithm": "Ed25519",
+                                                             "key_id": key_id(key.public_key()), "value": signature}}))
+    assert CliRunner().invoke(cli, ["receipt", "verify", str(path), "--key", str(public)]).exit_code == 3
 
 
 @pytest.mark.parametrize("field,value", [("verdict", "accepted"), ("organization", "GLOBEX"),

@@ -50,6 +50,7 @@ def test_upload_accepted_shows_verdict_and_receipt(page, live: LiveServer, tenan
     receipt = json.loads(page.inner_text("#receipt"))
     assert receipt["receipt"]["verdict"] == "accepted"
     assert receipt["receipt"]["bundle_id"] == "acme-us-2026-q3"
+    assert receipt["receipt"]["archive_name"] == archive.name
     assert page.inner_text("#root-hash") == receipt["receipt"]["bundle_root_hash"]
     page.screenshot(path=str(tmp_path / "accepted.png"), full_page=True)
 

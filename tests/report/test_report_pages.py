@@ -101,9 +101,9 @@ def test_running_header_is_one_line(pages: list[str]) -> None:
         lines = page.splitlines()
         if not lines:
             continue
-        assert lines[0].startswith("Globex U.S. Data Trust LLC"), (number, lines[:2])
+        assert lines[0].startswith("Globex U.S. Data Services LLC"), (number, lines[:2])
         assert lines[1].strip() == "", (number, lines[:3])  # nothing wrapped onto a second line
-    assert any("BA-8 · The adversary stake stays below the threshold and no…" in p.splitlines()[0] for p in pages[1:])
+    assert any("BA-8 · The adversary stake stays below the t…" in p.splitlines()[0] for p in pages[1:])
 
 
 def test_digests_and_timestamps_break_only_where_meant(signed: Path) -> None:

@@ -43,3 +43,47 @@ def test_embedded_server_assesses_in_process_and_portfolio_reads_the_folder(tmp_
     assert log.count("assessed") == 2 and log.count("assessment-started") == 2
     assert invoke("intake", "log", "verify", "--store", str(store)).exit_code == 0
     assert os.listdir(store / "quarantine") == []
+
+
+def test_embedded_assessments_check_bundle_signatures_against_assess_trust(tmp_path: Path, monkeypatch):
+    """With --assess-trust a signed bundle is assessed with its signer recorded; an unsigned one is not assessed."""
+    import pikepdf
+
+    from ..intake.support import bundle_files, write_folder
+
+    keys = signing(tmp_path)
+    secret = tmp_path / "secret"
+    secret.write_text(PASSPHRASE + "\n")
+    signed = write_folder(tmp_path / "acme-signed", bundle_files("acme-signed"))
+    sealed = invoke("bundle", "seal", str(signed), "--sign-key", str(keys.p12), "--passphrase-file", str(secret))
+    assert sealed.exit_code == 0, sealed.output
+    assert (signed / "manifest.sig").is_file()
+    store = tmp_path / "store"
+    acme, _ = create_token(store, "ACME", "submitter")
+    monkeypatch.setenv("AUDITKIT_KEY_PASSPHRASE", PASSPHRASE)
+    server = start_server(store, extra=("--assess-key", str(keys.p12), "--assess-controls", str(keys.controls),
+                                        "--assess-trust", str(keys.ca)))
+    try:
+        for bundle in (signed, good_zip(tmp_path, "acme-unsigned")):
+            result = invoke("submit", str(bundle), "--server", server.url, env={"AUDITKIT_TOKEN": acme})
+            assert result.exit_code == 0, result.output
+
+        def events():
+            log = [json.loads(line) for line in (store / "intake.log.jsonl").read_text().splitlines()]
+            done = [e for e in log if e["event"] in ("assessed", "assessment-failed")]
+            return done if len(done) == 2 else None
+
+        done = wait_for(events, "both in-process assessments")
+    finally:
+        stop_server(server)
+    failed = [e for e in done if e["event"] == "assessment-failed"]
+    assert len(failed) == 1 and "not signed" in failed[0]["reason"].lower(), failed
+    reports = tmp_path / "reports"
+    saved = invoke("portfolio", "--store", str(store), "--reports", str(reports))
+    assert saved.exit_code == 0, saved.output
+    assert invoke("verify", str(reports / "ACME.pdf"), "--trust", str(keys.ca)).exit_code == 0
+    with pikepdf.open(reports / "ACME.pdf") as pdf:
+        results = json.loads(pdf.attachments["results.json"].get_file().read_bytes())
+    assert results["bundle"]["id"] == "acme-signed"
+    assert results["bundle"]["signature"]["status"] == "verified"
+    assert "Scale Test CA" in results["bundle"]["signature"]["trust_anchor"]

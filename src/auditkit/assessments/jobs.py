@@ -61,7 +61,8 @@ class AssessmentJob(BaseModel):
 
 @dataclass(frozen=True)
 class Assessor:
-    """An auditor's configuration: catalog, profile and signing key (loaded once per worker)."""
+    """An auditor's configuration: catalog, profile, signing key and the CAs trusted for
+    bundle signatures (loaded once per worker)."""
 
     signer: Signer
     controls: Path | None = None
@@ -69,9 +70,11 @@ class Assessor:
     catalog_digest: str = ""
     profile_id: str = ""
     profile_digest: str = ""
+    trust: tuple[Path, ...] = ()
 
     @classmethod
-    def load(cls, signer: Signer, controls: Path | None = None, profile: str | None = None) -> Assessor:
+    def load(cls, signer: Signer, controls: Path | None = None, profile: str | None = None,
+             trust: tuple[Path, ...] = ()) -> Assessor:
         """Load and check catalog, profile and key now, so a bad configuration fails at start."""
         from ..catalog import load_catalog, load_profile
         from ..catalog.loader import digest
@@ -81,7 +84,7 @@ class Assessor:
         catalog = load_catalog([controls] if controls else None)
         loaded = load_profile(profile, catalog)
         profile_digest = digest([loaded.model_dump(mode="json", exclude={"source"})])
-        return cls(signer, controls, profile, catalog.digest, loaded.id, profile_digest)
+        return cls(signer, controls, profile, catalog.digest, loaded.id, profile_digest, tuple(trust))
 
     def key(self, root_hash: str) -> str:
         text = f"{root_hash}/{self.catalog_digest}/{self.profile_digest}"
@@ -133,7 +136,7 @@ def run_job(store: IntakeStore, job: AssessmentJob, assessor: Assessor) -> tuple
             folder = Path(scratch)
             bundle = _fetch(store, job, folder)
             out = run_pipeline(bundle, folder / "out", assessor.signer, controls=assessor.controls,
-                               profile=assessor.profile)
+                               profile=assessor.profile, trust=assessor.trust)
             results = out.run.results
             results_sha, _ = _store_file(store, out.results_path)
             report_sha, report_size = _store_file(store, out.report_path)

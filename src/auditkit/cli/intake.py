@@ -111,6 +111,9 @@ _TOKEN_FILE = click.option(
 @click.option("--assess-profile", help="Profile for --assess-key (default: the default profile).")
 @click.option("--assess-workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Assessments run at once by --assess-key.")
+@click.option("--assess-trust", type=click.Path(exists=True, dir_okay=False, path_type=Path), multiple=True,
+              help="CA certificate (PEM) trusted for bundle signatures by --assess-key; repeatable. With it "
+              "an unsigned or untrusted bundle is not assessed; without it signatures are recorded as not checked.")
 def serve(
     store: Path,
     host: str,
@@ -127,6 +130,7 @@ def serve(
     assess_controls: Path | None,
     assess_profile: str | None,
     assess_workers: int,
+    assess_trust: tuple[Path, ...],
 ) -> None:
     """Run the evidence intake server on STORE (created if absent).
 
@@ -169,7 +173,7 @@ def serve(
         from ..assessments.queue import in_process
         from .scale import load_assessor
 
-        assessor = load_assessor(assess_key, None, assess_controls, assess_profile)
+        assessor = load_assessor(assess_key, None, assess_controls, assess_profile, assess_trust)
         queue = in_process(assessor, assess_workers)
     run(store, host, port, settings, log_level=log_level, limits=limits, index=index,
         objects=objects, on_accepted=queue)
@@ -475,7 +479,8 @@ def receipt_verify(receipt_file: Path, key_path: Path) -> None:
 
     checked = verify_receipt_file(receipt_file, key_path)
     subject = checked.bundle_root_hash or checked.archive_sha256
+    archive = f" from archive {checked.archive_name!r}" if checked.archive_name else ""
     click.echo(
-        f"receipt OK: {checked.verdict} {subject} for {checked.organization} "
+        f"receipt OK: {checked.verdict} {subject}{archive} for {checked.organization} "
         f"received {checked.received_at} (log entry {checked.log_seq})"
     )

@@ -25,6 +25,10 @@ def assessor_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--controls", type=click.Path(exists=True, path_type=Path),
                      help="Catalog folder (default: shipped)."),
         click.option("--profile", help="Profile name or path (default: the default profile)."),
+        click.option("--trust", type=click.Path(exists=True, dir_okay=False, path_type=Path), multiple=True,
+                     help="CA certificate (PEM) trusted for bundle manifest signatures; repeatable. With it a "
+                     "bundle whose signature is missing, bad or untrusted is not assessed (logged as failed); "
+                     "without it signatures are recorded as not checked."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -32,13 +36,13 @@ def assessor_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def load_assessor(sign_key: Path, passphrase_file: Path | None, controls: Path | None,
-                  profile: str | None) -> Any:
+                  profile: str | None, trust: tuple[Path, ...] = ()) -> Any:
     from ..assessments.jobs import Assessor
     from ..pipeline import Signer
     from ..signing.passphrase import resolve_passphrase
 
     signer = Signer(sign_key, resolve_passphrase(passphrase_file) or None)
-    return Assessor.load(signer, controls, profile)
+    return Assessor.load(signer, controls, profile, trust)
 
 
 @click.command()
@@ -57,7 +61,7 @@ def load_assessor(sign_key: Path, passphrase_file: Path | None, controls: Path |
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))
 def worker(store: Path, index: str, objects: str, broker: str, sign_key: Path | None,
            passphrase_file: Path | None, controls: Path | None, profile: str | None,
-           visibility_timeout: int, log_level: str) -> None:
+           trust: tuple[Path, ...], visibility_timeout: int, log_level: str) -> None:
     """Run queued assessments: assess, report, sign, and store the results beside each bundle.
 
     STORE is this worker's own scratch folder. Each task is idempotent: one
@@ -74,7 +78,7 @@ def worker(store: Path, index: str, objects: str, broker: str, sign_key: Path | 
     if sign_key is None:
         raise UsageError("a worker needs --sign-key to sign the reports", where="--sign-key")
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(message)s")
-    assessor = load_assessor(sign_key, passphrase_file, controls, profile)
+    assessor = load_assessor(sign_key, passphrase_file, controls, profile, trust)
     opened = open_store(store, index=index, objects=objects)
     try:
         opened.log = DatabaseLog(opened.index, check=False)  # type: ignore[arg-type]

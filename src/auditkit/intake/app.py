@@ -66,6 +66,17 @@ def _closing(request: Request) -> dict[str, str]:
     return {"Connection": "close"} if request.method == "POST" else {}
 
 
+ARCHIVE_NAME_HEADER = "X-Archive-Name"
+"""Request header naming the uploaded archive's file (percent-encoded UTF-8); receipts record it."""
+
+
+def _archive_name(request: Request) -> str | None:
+    from urllib.parse import unquote
+
+    value = request.headers.get(ARCHIVE_NAME_HEADER)
+    return unquote(value, errors="replace") if value else None
+
+
 def receipt_file_name(archive: str) -> str:
     """``NAME.receipt.json`` for the uploaded archive ``NAME`` (its last path segment, made safe)."""
     base = archive.replace("\\", "/").rsplit("/", 1)[-1] or "bundle"
@@ -117,7 +128,7 @@ def create_app(service: IntakeService) -> Starlette:
                     f"the form's token did not arrive within {service.settings.auth_timeout:g} s"
                 ) from None
             who = service.authenticate(fields.get("token", "").strip() or None)
-            result = await service.upload(who, form.file_chunks(), None)
+            result = await service.upload(who, form.file_chunks(), None, form.filename)
         except ApiError as exc:
             response = page("error.html", exc.status, status=exc.status, message=exc.render())
             response.headers.update(_closing(request))
@@ -158,7 +169,9 @@ def create_app(service: IntakeService) -> Starlette:
     @api
     async def upload(request: Request) -> Response:
         who = service.authenticate(request.headers.get("authorization"))
-        result = await service.upload(who, request.stream(), _declared_length(request))
+        result = await service.upload(
+            who, request.stream(), _declared_length(request), _archive_name(request)
+        )
         return api_json(result.signed.model_dump(mode="json"), result.status)
 
     @api

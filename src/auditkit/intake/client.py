@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from ..errors import IntegrityError, UsageError
 from ..fsio import atomic_writer, write_bytes
@@ -295,6 +296,7 @@ def submit(
                     headers={
                         "Content-Type": "application/octet-stream",
                         "Content-Length": str(size),
+                        "X-Archive-Name": quote(archive.name, safe=""),
                     },
                 )
     if response.status_code in (200, 201, 422):

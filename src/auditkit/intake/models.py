@@ -8,9 +8,9 @@ checked at the boundary like every other auditkit input.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Role = Literal["submitter", "auditor"]
 Verdict = Literal["accepted", "rejected"]
@@ -19,7 +19,10 @@ INTEGRITY_PREFIX = "integrity: "
 
 ORG_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
-RECEIPT_FORMAT: Literal["auditkit-intake-receipt/1"] = "auditkit-intake-receipt/1"
+RECEIPT_FORMAT: Literal["auditkit-intake-receipt/2"] = "auditkit-intake-receipt/2"
+"""Receipts name the uploaded archive since format 2; format 1 receipts (no ``archive_name``) still verify."""
+LEGACY_RECEIPT_FORMAT = "auditkit-intake-receipt/1"
+ARCHIVE_NAME_MAX = 255
 
 
 def check_org(value: str) -> str:
@@ -70,12 +73,18 @@ class Principal(_Frozen):
 class Receipt(_Frozen):
     """What the server attests about one upload; signed as RFC 8785 canonical JSON."""
 
-    format: Literal["auditkit-intake-receipt/1"] = RECEIPT_FORMAT
+    format: Literal["auditkit-intake-receipt/1", "auditkit-intake-receipt/2"] = RECEIPT_FORMAT
     upload_id: str
     organization: str = Field(description="The tenant of the submitting token.")
     submitter_token_id: str
     received_at: str = Field(description="UTC time the upload was fully received (RFC 3339).")
     archive_sha256: str = Field(pattern=SHA256_PATTERN)
+    archive_name: str | None = Field(
+        default=None,
+        max_length=ARCHIVE_NAME_MAX,
+        description="File name of the uploaded archive as the submitter gave it (last path segment, "
+        "control characters removed); null when none was given. Absent from format 1 receipts.",
+    )
     size: int = Field(ge=0, description="Archive size in bytes.")
     verdict: Verdict
     reasons: tuple[str, ...] = Field(default=(), description="Why it was rejected, one per line.")
@@ -90,6 +99,30 @@ class Receipt(_Frozen):
     )
     log_entry_sha256: str = Field(pattern=SHA256_PATTERN)
     server_key_id: str
+
+    @model_validator(mode="after")
+    def _format_1_has_no_archive_name(self) -> Receipt:
+        if self.format == LEGACY_RECEIPT_FORMAT and self.archive_name is not None:
+            raise ValueError("a format 1 receipt has no archive_name")
+        return self
+
+    def signed_content(self) -> dict[str, Any]:
+        """The JSON object whose RFC 8785 form is signed (format 1 receipts had no ``archive_name``)."""
+        content: dict[str, Any] = self.model_dump(mode="json")
+        if self.format == LEGACY_RECEIPT_FORMAT:
+            content.pop("archive_name", None)
+        return content
+
+
+def archive_name(raw: str | None) -> str | None:
+    """The name a receipt records for an uploaded archive: its last path segment, printable, capped."""
+    if not raw:
+        return None
+    import unicodedata
+
+    base = unicodedata.normalize("NFC", raw.replace("\\", "/").rsplit("/", 1)[-1])
+    cleaned = "".join(c for c in base if unicodedata.category(c)[0] != "C").strip()
+    return cleaned[:ARCHIVE_NAME_MAX] or None
 
 
 class Signature(_Frozen):

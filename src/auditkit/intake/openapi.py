@@ -50,12 +50,13 @@ _RECEIPT = {
             ],
             "additionalProperties": False,
             "properties": {
-                "format": {"const": "auditkit-intake-receipt/1"},
+                "format": {"enum": ["auditkit-intake-receipt/1", "auditkit-intake-receipt/2"]},
                 "upload_id": {"type": "string"},
                 "organization": {"type": "string"},
                 "submitter_token_id": {"type": "string"},
                 "received_at": {"type": "string"},
                 "archive_sha256": _SHA,
+                "archive_name": {"type": ["string", "null"], "maxLength": 255},
                 "size": {"type": "integer", "minimum": 0},
                 "verdict": {"enum": ["accepted", "rejected"]},
                 "reasons": {"type": "array", "items": {"type": "string"}},
@@ -232,6 +233,15 @@ def openapi_document() -> dict[str, Any]:
                 "post": {
                     "summary": "Upload a bundle archive (.zip or .tar.gz) as the raw body",
                     "security": _SECURED,
+                    "parameters": [
+                        {
+                            "name": "X-Archive-Name",
+                            "in": "header",
+                            "required": False,
+                            "description": "The archive's file name, percent-encoded UTF-8; the receipt records it",
+                            "schema": {"type": "string", "maxLength": 1024},
+                        }
+                    ],
                     "requestBody": {
                         "required": True,
                         "content": {

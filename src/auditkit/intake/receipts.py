@@ -88,7 +88,7 @@ def sign_receipt(key: Ed25519PrivateKey, receipt: Receipt) -> SignedReceipt:
     """Sign the canonical JSON of ``receipt``."""
     import rfc8785
 
-    message = rfc8785.dumps(receipt.model_dump(mode="json"))
+    message = rfc8785.dumps(receipt.signed_content())
     signature = Signature(
         key_id=key_id(key.public_key()), value=base64.b64encode(key.sign(message)).decode()
     )
@@ -129,7 +129,7 @@ def verify_receipt(signed: SignedReceipt, public: Ed25519PublicKey, where: str) 
         )
     try:
         raw = base64.b64decode(signed.signature.value, validate=True)
-        public.verify(raw, rfc8785.dumps(signed.receipt.model_dump(mode="json")))
+        public.verify(raw, rfc8785.dumps(signed.receipt.signed_content()))
     except (InvalidSignature, ValueError):
         raise IntegrityError(
             "receipt signature does not verify: the receipt was altered or not issued by "

@@ -31,6 +31,7 @@ import anyio.to_thread
 
 from .. import __version__
 from .models import Principal, Receipt, SignedReceipt, UploadRecord
+from .models import archive_name as clean_archive_name
 from .problems import (
     ApiError,
     BadRequest,
@@ -131,9 +132,16 @@ class IntakeService:
     # upload
 
     async def upload(
-        self, who: Principal, chunks: AsyncIterator[bytes], declared_length: int | None
+        self,
+        who: Principal,
+        chunks: AsyncIterator[bytes],
+        declared_length: int | None,
+        archive_name: str | None = None,
     ) -> UploadResult:
-        """Receive, verify, store and record one bundle; returns the signed receipt."""
+        """Receive, verify, store and record one bundle; returns the signed receipt.
+
+        ``archive_name`` is the file name the submitter gave the archive; the receipt records it.
+        """
         if who.role != "submitter":
             raise Forbidden("only submitter tokens can upload bundles")
         received = await self._receive(who, chunks, declared_length)
@@ -155,7 +163,7 @@ class IntakeService:
             )
             verdict = await anyio.to_thread.run_sync(self._verify, received, limiter=self._limiter)
             return await anyio.to_thread.run_sync(
-                self._record, who, upload_id, received_at, received, verdict
+                self._record, who, upload_id, received_at, received, verdict, clean_archive_name(archive_name)
             )
         finally:
             received.path.unlink(missing_ok=True)
@@ -234,6 +242,7 @@ class IntakeService:
         received_at: str,
         received: Received,
         verdict: Verdict,
+        archive_name: str | None,
     ) -> UploadResult:
         report = verdict.report
         root_hash = str(report.root_hash) if verdict.accepted else None
@@ -274,6 +283,7 @@ class IntakeService:
                 "submitter_token_id": who.token_id,
                 "received_at": received_at,
                 "archive_sha256": received.sha256,
+                "archive_name": archive_name,
                 "size": received.size,
                 "verdict": "accepted" if verdict.accepted else "rejected",
                 "reasons": list(verdict.reasons),
