@@ -269,3 +269,23 @@ def test_schema_failing_manifest_in_an_archive(cli, sandbox):
     assert len(lines) == 2, result.stderr
     assert any("/items/0/sha256:" in line for line in lines)
     assert all(re.search(r"manifest\.yaml:\d+:\d+ /items/\d+/\w+: ", line) for line in lines)
+
+
+def test_seal_honours_max_file_size_over_the_default(cli, raw_folder):
+    """A member above the default 512 MiB cap seals, and verifies, once the cap is raised.
+
+    The file is sparse: it costs no disk, only the reading.
+    """
+    assert cli("bundle", "init", raw_folder, *INIT).exit_code == 0
+    big = raw_folder / "evidence" / "big.txt"
+    with big.open("wb") as out:
+        out.truncate(513 << 20)
+    refused = cli("bundle", "seal", raw_folder, "--add-unlisted")
+    assert refused.exit_code == 3 and "per-file limit" in refused.stderr
+    result = cli("bundle", "seal", raw_folder, "--add-unlisted", "--max-file-size", "1GiB")
+    assert result.exit_code == 0, result.stderr
+    assert "per-file limit" not in result.stderr
+    root = result.stdout.strip()
+    verified = cli("bundle", "verify", raw_folder, "--max-file-size", "1GiB")
+    assert verified.exit_code == 0, verified.stderr
+    assert f"root hash {root}" in verified.stdout

@@ -154,11 +154,11 @@ def init_cmd(
     _warn_kinds(path, None)
 
 
-def _ignored(folder: Path) -> list[str]:
+def _ignored(folder: Path, limits: Any = None) -> list[str]:
     from ..evidence import Limits
     from ..evidence.reader import FolderReader
 
-    reader = FolderReader(folder, Limits())
+    reader = FolderReader(folder, limits or Limits())
     reader.close()
     return reader.ignored
 
@@ -231,17 +231,18 @@ def seal_cmd(
                 show_default=False,
                 err=True,
             ).encode("utf-8")
+    limits = _limits(options)
     root = seal_bundle(
         folder,
         add_unlisted=add_unlisted,
         sign_key=sign_key,
         passphrase=passphrase or None,
-        limits=_limits(options),
+        limits=limits,
         known_kinds=_known_kinds(controls_dir) if controls_dir else None,
     )
     if controls_dir is None:
         _warn_kinds(folder / "manifest.yaml", None)
-    for name in _ignored(folder):
+    for name in _ignored(folder, limits):
         _say(f"auditkit: ignored: {name}")
     click.echo(root)
     _say(
