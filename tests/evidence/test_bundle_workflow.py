@@ -125,3 +125,20 @@ def test_add_unlisted_is_suggested_only_where_it_works(cli, folder):
     assert "--add-unlisted" in lines["gateway-rules.json"]
     assert "--add-unlisted" not in lines["contract.docx"] and "cannot be evidence" in lines["contract.docx"]
     assert "--add-unlisted" not in lines["2026-09-30.json"] and "with its kind" in lines["2026-09-30.json"]
+
+
+def test_one_line_per_unknown_kind_not_per_item(cli, folder, root):
+    """Two items of the same misspelt kind: one warning naming the first and counting the rest."""
+    assert cli("bundle", "init", folder, *INIT).exit_code == 0
+    text = _manifest(folder)
+    assert text.count("kind: asset-inventory") == 2
+    (folder / "manifest.yaml").write_text(text.replace("kind: asset-inventory", "kind: asset-inventry"))
+    first = text[: text.index("kind: asset-inventory")].count("kind: ")
+    line = (f"/items/{first}/kind and 1 more item(s): 'asset-inventry' is not an evidence kind "
+            "of the catalog (did you mean 'asset-inventory'?)")
+    for result in (cli("bundle", "seal", folder), cli("bundle", "verify", folder)):
+        assert result.exit_code == 0
+        warnings = [w for w in result.stderr.splitlines() if "is not an evidence kind" in w]
+        assert warnings == [f"auditkit: warning: {folder / 'manifest.yaml'} {line}"]
+    refused = cli("bundle", "verify", folder, "--controls", root / "controls")
+    assert refused.exit_code == 3 and line in refused.stderr

@@ -255,17 +255,19 @@ def test_nested_archive(cli, sandbox):
 
 
 def test_nested_archive_in_a_folder_bundle(cli, make_folder):
-    """Opaque members of folders are hashed through memory maps; the magic check still holds."""
+    """Opaque members of folders are hashed from a reused buffer; the magic check still holds."""
     folder = make_folder({**FILES, "evidence/inner.txt": zip_bytes([("x.txt", b"x")])})
     refused(cli, folder, "evidence/inner.txt", "nested archives")
 
 
-def test_folder_member_hashed_across_map_windows(cli, make_folder, monkeypatch):
+@pytest.mark.parametrize("read_ahead", [False, True], ids=["one-buffer", "read-ahead"])
+def test_folder_member_hashed_across_buffer_fills(cli, make_folder, monkeypatch, read_ahead):
     import hashlib
 
     from auditkit.evidence import folder as folder_module
 
-    monkeypatch.setattr(folder_module, "MAP_WINDOW", 4096)  # many windows, the last one short
+    monkeypatch.setattr(folder_module, "READ_BUFFER", 4096)  # many reads, the last one short
+    monkeypatch.setattr(folder_module, "READ_AHEAD_FROM", 4096 if read_ahead else 1 << 30)
     data = os.urandom(3 * 4096 + 123)
     bundle = make_folder({**FILES, "evidence/big.txt": data})
     reader = folder_module.FolderReader(bundle, Limits())

@@ -232,16 +232,18 @@ def seal_cmd(
                 err=True,
             ).encode("utf-8")
     limits = _limits(options)
+    warnings: list[str] = []
     root = seal_bundle(
         folder,
         add_unlisted=add_unlisted,
         sign_key=sign_key,
         passphrase=passphrase or None,
         limits=limits,
-        known_kinds=_known_kinds(controls_dir) if controls_dir else None,
+        known_kinds=lambda: _known_kinds(controls_dir),  # loaded while files are hashed
+        warn=None if controls_dir else warnings.append,
     )
-    if controls_dir is None:
-        _warn_kinds(folder / "manifest.yaml", None)
+    for line in warnings:
+        _say(f"auditkit: warning: {line}")
     for name in _ignored(folder, limits):
         _say(f"auditkit: ignored: {name}")
     click.echo(root)
@@ -335,16 +337,13 @@ def verify_cmd(
     from ..errors import AuditkitError
     from ..evidence import verify_bundle
 
-    catalog, profile_obj = _catalog(controls_dir, profile, always=False)
+    def scope() -> tuple[Any, Any, set[str] | None]:
+        catalog, profile_obj = _catalog(controls_dir, profile, always=False)
+        return catalog, profile_obj, None if catalog is not None else _known_kinds(None)
+
     try:
         report = verify_bundle(
-            source,
-            trust=trust or None,
-            limits=_limits(options),
-            catalog=catalog,
-            profile=profile_obj,
-            as_of=as_of,
-            known_kinds=None if catalog is not None else _known_kinds(None),
+            source, trust=trust or None, limits=_limits(options), as_of=as_of, scope=scope
         )
     except AuditkitError as exc:
         if fmt == "json":

@@ -9,8 +9,18 @@ chosen with ``--controls``/``--profile``, warnings against the shipped catalog).
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+Deferred = Callable[[], T]
+"""A value computed only when needed (e.g. a catalog loaded while files are being hashed)."""
+
+
+def resolve(value: T | Callable[[], T]) -> T:
+    """``value`` itself, or what calling it returns when it is a :data:`Deferred`."""
+    return value() if callable(value) else value
 
 
 def declared_kinds(catalog: Any) -> set[str]:
@@ -19,12 +29,21 @@ def declared_kinds(catalog: Any) -> set[str]:
 
 
 def kind_problems(items: Iterable[tuple[int, str]], known: set[str], where: str) -> list[str]:
-    """One line per ``(index, kind)`` that is not in ``known``, with a did-you-mean."""
-    lines = []
+    """One line per kind named by some item but not in ``known``, with a did-you-mean.
+
+    The line names the first item of that kind and how many more there are, so a
+    bundle of 10,000 items of one unknown kind gets one line, not 10,000."""
+    unknown: dict[str, list[int]] = {}
     for index, kind in items:
-        if kind in known:
-            continue
+        if kind not in known:
+            unknown.setdefault(kind, []).append(index)
+    lines = []
+    for kind, indexes in unknown.items():
         near = difflib.get_close_matches(kind, sorted(known), n=1, cutoff=0.6)
         hint = f" (did you mean {near[0]!r}?)" if near else " (no control asks for it; check the spelling)"
-        lines.append(f"{where} /items/{index}/kind: {kind!r} is not an evidence kind of the catalog{hint}")
+        more = f" and {len(indexes) - 1} more item(s)" if len(indexes) > 1 else ""
+        lines.append(
+            f"{where} /items/{indexes[0]}/kind{more}: {kind!r} is not an evidence kind "
+            f"of the catalog{hint}"
+        )
     return lines

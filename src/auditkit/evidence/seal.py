@@ -32,6 +32,7 @@ from ..fsio import atomic_writer, write_bytes, write_text
 from ..progress import progress_bar
 from .canonical import canonical_bytes, root_hash
 from .hashing import Prehash
+from .kinds import resolve
 from .limits import CHUNK_SIZE, Limits
 from .names import HINT_PREFIX, MANIFEST_NAME, RESERVED_NAMES, SIGNATURE_NAME, installed_schema_hint
 from .parsers import STRUCTURED, format_of, parse_content
@@ -194,13 +195,16 @@ def seal_bundle(
     sign_key: Path | None = None,
     passphrase: bytes | None = None,
     limits: Limits | None = None,
-    known_kinds: set[str] | None = None,
+    known_kinds: set[str] | Callable[[], set[str]] | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> str:
     """Hash every listed file into ``manifest.yaml``, optionally sign; return the root hash.
 
     Structured files (JSON, YAML, CSV) must parse. With ``known_kinds`` (the kinds a
-    catalog declares), an item of any other kind is refused with the nearest kind named.
-    The manifest's existing editor hint (first line) is kept.
+    catalog declares, or a function returning them, called while the files are being
+    hashed), an item of any other kind is refused with the nearest kind named, or only
+    reported to ``warn`` when that is given. The manifest's existing editor hint (first
+    line) is kept.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -226,7 +230,8 @@ def seal_bundle(
             _, data = parse_manifest(raw, reader.where(MANIFEST_NAME), draft=True)
             first = raw.split(b"\n", 1)[0].decode("utf-8", "replace").rstrip("\r")
             hint = first if first.startswith(HINT_PREFIX) else None
-            text, new = _seal_data(reader, data, prehash, add_unlisted, folder, hint, known_kinds)
+            kinds = resolve(known_kinds)
+            text, new = _seal_data(reader, data, prehash, add_unlisted, folder, hint, kinds, warn)
         signature = None
         if sign_key is not None:
             from ..signing.cms import sign_detached
@@ -247,6 +252,7 @@ def seal_bundle(
 def _seal_data(
     reader: FolderReader, data: dict[str, Any], prehash: Prehash, add_unlisted: bool, folder: Path,
     hint: str | None = None, known_kinds: set[str] | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """The sealed manifest (text and data): items completed with their digests and sizes."""
     from .manifest import parse_manifest
@@ -286,8 +292,13 @@ def _seal_data(
     if known_kinds is not None:
         from .kinds import kind_problems
 
-        invalid += kind_problems(enumerate(str(item["kind"]) for item in items), known_kinds,
-                                 reader.where(MANIFEST_NAME))
+        unknown = kind_problems(enumerate(str(item["kind"]) for item in items), known_kinds,
+                                reader.where(MANIFEST_NAME))
+        if warn is None:
+            invalid += unknown
+        else:
+            for line in unknown:
+                warn(line)
     invalid += _unparseable(reader, items)
     raise_problems([], invalid)
     failures = prehash.finish()

@@ -13,7 +13,7 @@ else :class:`~auditkit.errors.InvalidInputError` / ``ProblemList`` (exit 3).
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -109,11 +109,14 @@ def verify_bundle(
     profile: Any = None,
     as_of: _dt.date | None = None,
     known_kinds: set[str] | None = None,
+    scope: Callable[[], tuple[Any, Any, set[str] | None]] | None = None,
 ) -> VerificationReport:
     """Verify the bundle at ``source`` completely; raise listing every problem (fail closed).
 
     Items whose kind no control of ``catalog`` declares are errors; without a catalog,
-    kinds missing from ``known_kinds`` (if given) are warnings.
+    kinds missing from ``known_kinds`` (if given) are warnings. ``scope``, if given, returns
+    ``(catalog, profile, known_kinds)`` in their place; it is called once the files are being
+    hashed, so that loading a catalog costs no time of its own.
     """
     source = Path(source)
     reader = open_reader(source, limits or Limits())
@@ -129,6 +132,8 @@ def verify_bundle(
             from .bundle import bundle_from_reader  # imported while the files are being hashed
 
             opened = bundle_from_reader(source, reader)
+            if scope is not None:
+                catalog, profile, known_kinds = scope()
         except BaseException:
             prehash.cancel()
             reader.close()
