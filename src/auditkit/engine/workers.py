@@ -16,6 +16,7 @@ from the moment the previous one finished.
 from __future__ import annotations
 
 import contextlib
+import gc
 import multiprocessing
 import resource
 import signal
@@ -192,6 +193,9 @@ def run_checks(
             if slot.current is None or not slot.conn.poll():
                 return
 
+    # Move everything alive now (the parsed evidence) out of the collector's reach, so that
+    # a collection in a forked worker does not write to, and so copy, every page of it.
+    gc.freeze()
     for slot in slots:
         start(slot)
         dispatch(slot)
@@ -212,6 +216,7 @@ def run_checks(
                 elif time.monotonic() - slot.started >= limits.timeout_s:
                     fail_current(slot, f"evaluation exceeded the {limits.timeout_s:g} s time limit and was stopped")
     finally:
+        gc.unfreeze()
         for slot in slots:
             if slot.process is not None and slot.process.is_alive():
                 slot.process.kill()
