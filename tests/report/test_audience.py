@@ -12,6 +12,8 @@ from click.testing import CliRunner
 
 from auditkit.cli import cli
 
+from .conftest import MANIFEST
+
 ENV = {"AUDITKIT_KEY_PASSPHRASE": "audience-test-passphrase"}
 
 
@@ -31,7 +33,9 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def full(keys: Path, results_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The signed full report, rendered once for the module."""
     out = tmp_path_factory.mktemp("audience-full") / "FULL.pdf"
-    result = _run("report", results_file, "-o", out, "--sign-key", keys / "signer.p12")
+    manifest = out.with_name("manifest.yaml")
+    manifest.write_bytes(MANIFEST)
+    result = _run("report", results_file, "-o", out, "--sign-key", keys / "signer.p12", "--manifest", manifest)
     assert result.exit_code == 0, result.output
     assert "disclosable items committed" in result.output
     return out
@@ -148,6 +152,35 @@ def test_auditee_view_verifies_against_the_full_report(full: Path, keys: Path) -
     assert result.exit_code == 0, result.output
     assert "0 withheld" in result.output
     assert "the full report given matches and verifies" in result.output
+
+
+def test_regulator_view_carries_the_manifest(full: Path, keys: Path) -> None:
+    out = full.with_name("REGULATOR.pdf")
+    made = _view(full, keys, "regulator", out)
+    assert made.exit_code == 0, made.output
+    files = _attachments(out)
+    assert "manifest.yaml" in files and "results.json" not in files
+    result = _run("verify", out, "--trust", keys / "ca.pem", "--against", "sha256:" + _fingerprint(full))
+    assert result.exit_code == 0, result.output
+    assert "regulator view" in result.output
+
+
+def test_verify_against_applies_only_to_views(full: Path, keys: Path) -> None:
+    result = _run("verify", full, "--trust", keys / "ca.pem", "--against", _fingerprint(full))
+    assert result.exit_code == 4
+    assert "apply to audience views" in result.output
+
+
+def test_a_view_needs_the_full_reports_key_and_trust(full: Path, keys: Path, tmp_path: Path) -> None:
+    result = _run("report", "--audience", "public", "--full", full, "-o", tmp_path / "v.pdf")
+    assert result.exit_code == 2
+    assert "--sign-key" in result.output
+    other = tmp_path / "other"
+    assert _run("keys", "init", "-o", other, "--org", "Someone Else").exit_code == 0
+    result = _run("report", "--audience", "public", "--full", full, "--trust", keys / "ca.pem",
+                  "--sign-key", other / "signer.p12", "-o", tmp_path / "v.pdf")
+    assert result.exit_code == 4
+    assert "not the one that signed the full report" in result.output
 
 
 def test_view_of_an_untrusted_full_report_is_refused(full: Path, keys: Path, tmp_path: Path) -> None:

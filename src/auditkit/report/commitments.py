@@ -140,7 +140,7 @@ def read_salts(path: Path) -> dict[str, tuple[bytes, dict[str, Any]]]:
     except FileNotFoundError:
         raise InvalidInputError("salts file not found", where=str(path),
                                 hint="pass --salts, the FULL.pdf.salts.json written beside the full report") from None
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise InvalidInputError(f"not an auditkit salts file ({type(exc).__name__})", where=str(path)) from None
 
 
@@ -149,7 +149,7 @@ def parse_commitments(raw: bytes, where: str = COMMITMENTS_NAME) -> dict[str, st
     try:
         listed = json.loads(raw)["commitments"]
         pairs = [(str(e["id"]), str(e["commitment"]).lower()) for e in listed]
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise IntegrityError(f"not a commitment list ({type(exc).__name__})", where=where) from None
     out = dict(pairs)
     if len(out) != len(pairs):
@@ -190,7 +190,7 @@ def check_disclosures(raw_disclosures: bytes, commitments: Mapping[str, str]) ->
         doc = json.loads(raw_disclosures)
         audience = str(doc["audience"])
         entries = [(str(e["id"]), bytes.fromhex(e["salt"]), e["item"]) for e in doc["disclosures"]]
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise IntegrityError(f"not a disclosure list ({type(exc).__name__})", where=DISCLOSURES_NAME) from None
     items: dict[str, dict[str, Any]] = {}
     for item_id, salt, item in entries:

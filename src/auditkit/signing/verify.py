@@ -323,6 +323,9 @@ def verify_report(
         str(f.get("path")) for f in (failures if isinstance(failures, list) else []) if isinstance(f, dict)
     )
 
+    if view is not None and status.signing_cert is not None and \
+            view.commitments_signer_sha256 != hashlib.sha256(status.signing_cert.dump()).hexdigest():
+        problems.append("the commitment list is signed by another certificate than the view")
     if problems:
         raise fail()
     cert = status.signing_cert

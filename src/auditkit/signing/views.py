@@ -45,6 +45,8 @@ class ViewVerification:
     full_report_checked: str
     """How the fingerprint was checked: ``given``, ``full report`` or ``not checked``."""
     commitments_signer: str
+    commitments_signer_sha256: str
+    """SHA-256 of the certificate that signed ``commitments.p7s`` (must be the view's signer)."""
 
     def lines(self) -> list[str]:
         """The view's part of the verdict."""
@@ -86,6 +88,12 @@ def check_view(
         if recorded != hashlib.sha256(found[0]).hexdigest():
             problems.append(f"the embedded {name} is not the one the view was rendered with")
         by_name[name] = found[0]  # checked on regardless, so an altered item is named
+    manifests = [data for n, data in files if n == "manifest.yaml"]
+    recorded_manifest = str(info.get("/AuditkitManifestSHA256", "")).lower()
+    if len(manifests) > 1 or (recorded_manifest and not manifests):
+        problems.append(f"expected the recorded manifest.yaml once, found {len(manifests)}")
+    elif manifests and hashlib.sha256(manifests[0]).hexdigest() != recorded_manifest:
+        problems.append("the embedded manifest.yaml is not the one the view was rendered with")
     if len(by_name) != len(DIGEST_KEYS):
         return None
     audience = str(info.get(AUDIENCE_KEY, ""))
@@ -101,7 +109,7 @@ def check_view(
         problems.append(f"the disclosures are for the {proven.audience} view, the document says {audience}")
     try:
         stated = str(json.loads(by_name[cm.SOURCE_NAME])["full_report_sha256"]).lower()
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         problems.append(f"the embedded {cm.SOURCE_NAME} names no full report fingerprint")
         return None
     if stated != str(info.get(FULL_REPORT_KEY, "")).lower():
@@ -114,7 +122,8 @@ def check_view(
         how = "equals the fingerprint given"
     if full is not None:
         how = _check_full(Path(full), stated, by_name[cm.COMMITMENTS_NAME], trust, problems)
-    return ViewVerification(audience, proven.disclosed, proven.withheld, stated, how, signer.subject)
+    return ViewVerification(audience, proven.disclosed, proven.withheld, stated, how, signer.subject,
+                            signer.fingerprint)
 
 
 def _check_full(full: Path, stated: str, raw_commitments: bytes, trust: Sequence[Path],
