@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from auditkit.cli import cli
 
@@ -205,3 +207,29 @@ def test_check_disclosures_names_the_altered_item() -> None:
     bad = cm.disclosures_json("public", [("family:DL", salt, {**item, "score": 51.0})])
     with pytest.raises(IntegrityError, match="family:DL"):
         cm.check_disclosures(bad, listed)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    item=st.dictionaries(st.text(max_size=8), st.one_of(st.none(), st.booleans(), st.text(max_size=20),
+                                                          st.integers(-(2**53) + 1, 2**53 - 1),
+                                                          st.floats(allow_nan=False, allow_infinity=False)),
+                         max_size=5),
+    salt=st.binary(min_size=16, max_size=16),
+    path=st.text(min_size=1, max_size=30),
+)
+def test_commitments_prove_exactly_the_committed_item(item: dict, salt: bytes, path: str) -> None:
+    """Any disclosed item round-trips through JSON and proves; any changed value or salt does not."""
+    from auditkit.errors import IntegrityError
+    from auditkit.report import commitments as cm
+
+    item_id = f"evidence:{path}"
+    listed = {cm.listed_id(item_id, salt): cm.commitment(salt, item)}
+    assert next(iter(listed)).startswith("evidence:~") and next(iter(listed)) != item_id
+    assert cm.check_disclosures(cm.disclosures_json("auditee", [(item_id, salt, item)]), listed).disclosed == 1
+    changed = {**item, "__changed__": 1}  # keys are at most 8 characters: never there before
+    with pytest.raises(IntegrityError, match="does not match"):
+        cm.check_disclosures(cm.disclosures_json("auditee", [(item_id, salt, changed)]), listed)
+    other_salt = bytes([salt[0] ^ 1]) + salt[1:]
+    with pytest.raises(IntegrityError):
+        cm.check_disclosures(cm.disclosures_json("auditee", [(item_id, other_salt, item)]), listed)
