@@ -160,6 +160,9 @@ def run_pipeline(bundle_path: Path, outdir: Path, signer: Signer, *, html: bool 
                  allow_integrity_failures: bool = False, **assess_options: Any) -> PipelineOutput:
     """Assess ``bundle_path``, render the report and sign it: ``results.json`` and ``report.pdf`` in ``outdir``.
 
+    The report embeds the commitments audience views are proven against; their salts go
+    to ``report.pdf.salts.json`` (mode 0600) beside it.
+
     The unsigned PDF exists only as a temp file; ``report.pdf`` appears complete and signed or not at all.
     When the assessment is refused (an integrity failure, a bad bundle signature) nothing is written.
     """
@@ -168,6 +171,7 @@ def run_pipeline(bundle_path: Path, outdir: Path, signer: Signer, *, html: bool 
     from .evidence import BundleIntegrityError
     from .fsio import output_kind, write_bytes
     from .report import render_report
+    from .report.commitments import commit, commitments_json, write_salts
     from .results.io import to_json_bytes
     from .signing.keys import load_signer
     from .signing.pades import sign_pdf
@@ -186,13 +190,17 @@ def run_pipeline(bundle_path: Path, outdir: Path, signer: Signer, *, html: bool 
     results_path = outdir / "results.json"
     write_bytes(results_path, to_json_bytes(run.results))
     report_path = outdir / "report.pdf"
+    committed = commit(run.results)
     with tempfile.TemporaryDirectory(dir=outdir, prefix=".render-") as scratch:
         unsigned = Path(scratch) / "unsigned.pdf"
         rendered = render_report(results_path, manifest_bytes=run.manifest_bytes, output=unsigned,
                                  html_output=outdir / "report.html" if html else None, signed=True,
-                                 allow_integrity_failures=allow_integrity_failures)
+                                 allow_integrity_failures=allow_integrity_failures,
+                                 commitments=commitments_json(committed))
         signed = sign_pdf(unsigned, report_path, p12=signer.p12, passphrase=signer.passphrase,
                           tsa_url=signer.tsa_url, certify=signer.certify)
+    if output_kind(report_path) == "file":
+        write_salts(report_path, committed)
     return PipelineOutput(results_path, report_path, run, rendered.pages, list(rendered.warnings),
                           rendered.seconds, signed.seconds)
 

@@ -27,6 +27,7 @@ def test_demo_writes_signed_reports_and_prints_verify_commands(demo):
     for name in ("acme-us", "globex", "globex-tampered"):
         assert (out / name / "report.pdf").stat().st_size > 10_000
         assert json.loads((out / name / "results.json").read_text())["bundle"]["id"]
+        assert (out / name / "report.pdf.salts.json").stat().st_mode & 0o777 == 0o600
     commands = re.findall(r"^auditkit verify .*$", result.output, re.M)
     assert len(commands) == 3 and all("--trust" in c for c in commands)
     assert "BUNDLE INTEGRITY FAILURE (exit 4)" in result.output and "board-roster.json" in result.output

@@ -52,7 +52,7 @@ _KEY_FILE_HELP = (
 
 
 @click.command()
-@click.argument("results", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("results", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False)
 @click.option("-o", "--output", type=OUTPUT_FILE, metavar="FILE", required=True,
               help="The PDF to write (PDF/A-3b).")
 @click.option("--html", "html_output", type=OUTPUT_FILE, metavar="FILE",
@@ -71,6 +71,18 @@ _KEY_FILE_HELP = (
 @click.option("--allow-integrity-failures", is_flag=True,
               help="Render results that record evidence failing its manifest hash or size (else exit 4); "
                    "the report states the failures on its cover and in the summary.")
+@click.option("--audience", type=click.Choice(["full", "regulator", "auditee", "public"]), default="full",
+              show_default=True,
+              help="Who the PDF is for. With RESULTS: the full report (full or regulator). With --full: a "
+                   "redacted view of that signed report (public: overall rating and family scores; auditee: "
+                   "also controls, findings and evidence paths and hashes; regulator: everything).")
+@click.option("--full", "full_report", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The signed full report to make an audience view of (instead of RESULTS); needs "
+                   "--sign-key (the auditor key that signed it) and --trust.")
+@click.option("--salts", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The private salts file of the full report (default: FULL.pdf.salts.json beside it).")
+@click.option("--trust", type=click.Path(exists=True, dir_okay=False, path_type=Path), multiple=True,
+              help="CA certificate(s) (PEM) the full report must verify against before a view is made.")
 def report(
     results: Path,
     output: Path,
@@ -82,6 +94,10 @@ def report(
     tsa_url: str | None,
     certify: bool,
     allow_integrity_failures: bool,
+    audience: str,
+    full_report: Path | None,
+    salts: Path | None,
+    trust: tuple[Path, ...],
 ) -> None:
     """Render RESULTS (results.json from 'auditkit assess') as a PDF/A-3b audit report, and sign it.
 
@@ -90,8 +106,25 @@ def report(
     'auditkit verify'. Without --sign-key it is an UNSIGNED DRAFT, marked so on
     every page. Exit 3 on invalid results, 4 if the key cannot be opened or the
     results record evidence integrity failures (see --allow-integrity-failures).
+
+    The full report also embeds commitments.json, a salted commitment to each item a
+    view may disclose, and writes their salts to OUTPUT.salts.json (mode 0600; keep it
+    private). 'auditkit report --audience public --full FULL.pdf --trust CA --sign-key K
+    -o VIEW.pdf' then makes a redacted view that 'auditkit verify' proves item by item
+    against the full report's signed commitments (exit 4 if the full report fails
+    verification).
     """
+    if full_report is not None or salts is not None or trust:
+        _view(results, output, full_report, salts, trust, audience, sign_key, passphrase_file, tsa_url,
+              certify, html_output, manifest, bundle)
+        return
+    if results is None:
+        raise UsageError("give RESULTS (a full report) or --full FULL.pdf (an audience view)")
+    if audience not in ("full", "regulator"):
+        raise UsageError(f"--audience {audience} makes a view: give --full FULL.pdf (the signed full report)")
+    from ..report.commitments import commit, commitments_json, write_salts
     from ..report.render import render_report
+    from ..results.io import load_results
 
     if manifest is not None and bundle is not None:
         raise UsageError("give --manifest or --bundle, not both")
@@ -112,6 +145,7 @@ def report(
 
     import tempfile
 
+    committed = commit(load_results(results))
     with tempfile.TemporaryDirectory(prefix="auditkit-report-") as scratch:
         # signing needs the whole rendering first: it never sits beside the output
         target = Path(scratch) / "unsigned.pdf" if sign_key is not None else output
@@ -121,7 +155,7 @@ def report(
             rendered = render_report(
                 results, manifest_bytes=manifest_bytes, output=target, html_output=html_output,
                 signed=sign_key is not None, allow_integrity_failures=allow_integrity_failures,
-                progress=progress,
+                progress=progress, commitments=commitments_json(committed),
             )
         for warning in render_warnings(rendered.warnings):
             _say(f"auditkit: warning: {warning}")
@@ -134,9 +168,48 @@ def report(
                               tsa_url=tsa_url, certify=certify)
             _say(f"signed {signed.level}{' (certified)' if signed.certified else ''} by "
                  f"{signed.signer} in {signed.seconds * 1000:.0f} ms")
+    if output_kind(output) == "file":
+        sidecar = write_salts(output, committed)
+        _say(f"{len(committed)} disclosable items committed; salts in {sidecar} (private: needed for views)")
     click.echo(str(output))
     if html_output is not None:
         click.echo(str(html_output))
+
+
+def _view(results: Path | None, output: Path, full_report: Path | None, salts: Path | None,
+          trust: tuple[Path, ...], audience: str, sign_key: Path | None, passphrase_file: Path | None,
+          tsa_url: str | None, certify: bool, html_output: Path | None, manifest: Path | None,
+          bundle: Path | None) -> None:
+    """``auditkit report --audience A --full FULL.pdf``: a redacted, signed view of a full report."""
+    import tempfile
+
+    from ..fsio import output_kind
+    from ..report.view import render_view
+
+    if full_report is None:
+        raise UsageError("--salts and --trust apply to audience views: give --full FULL.pdf")
+    if results is not None or html_output or manifest or bundle:
+        raise UsageError("an audience view is made from --full alone: no RESULTS, --html, --manifest or --bundle")
+    if audience == "full":
+        raise UsageError("--full needs --audience public, auditee or regulator")
+    if sign_key is None or not trust:
+        raise UsageError("an audience view needs --sign-key (the auditor key) and --trust CA.pem")
+    output_kind(output)
+    passphrase = _passphrase(passphrase_file, sign_key)
+    with tempfile.TemporaryDirectory(prefix="auditkit-view-") as scratch:
+        target = Path(scratch) / "unsigned.pdf"
+        rendered = render_view(full_report, audience=audience, trust=list(trust), salts=salts, output=target,
+                               sign_key=sign_key, passphrase=passphrase)
+        for warning in render_warnings(rendered.warnings):
+            _say(f"auditkit: warning: {warning}")
+        _say(f"rendered the {audience} view: {rendered.pages} pages, {rendered.disclosed} items disclosed, "
+             f"{rendered.withheld} withheld (full report sha256:{rendered.full_report_sha256})")
+        from ..signing.pades import sign_pdf
+
+        signed = sign_pdf(target, output, p12=sign_key, passphrase=passphrase, tsa_url=tsa_url, certify=certify,
+                          reason=f"Audit report, {audience} view")
+        _say(f"signed {signed.level} by {signed.signer}")
+    click.echo(str(output))
 
 
 def _manifest_bytes(manifest: Path | None, bundle: Path | None, results: Path) -> bytes | None:
@@ -204,7 +277,12 @@ def keys_init(out_dir: Path, org: str, signer_name: str | None, passphrase_file:
 @click.option("--bundle-trust", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               multiple=True, help="CA certificate(s) (PEM, repeatable) the bundle's manifest.sig must "
                                   "verify against; without it the bundle signature is not checked.")
-def verify(pdf: Path, trust: tuple[Path, ...], bundle: Path | None, bundle_trust: tuple[Path, ...]) -> None:
+@click.option("--against", metavar="SHA256",
+              help="For an audience view: the full report's SHA-256 fingerprint it must come from.")
+@click.option("--full", "full_report", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="For an audience view: the signed full report it must come from (verified too).")
+def verify(pdf: Path, trust: tuple[Path, ...], bundle: Path | None, bundle_trust: tuple[Path, ...],
+           against: str | None, full_report: Path | None) -> None:
     """Verify a signed report: signature intact and covering the whole file, trusted signer,
     embedded results matching, and optionally the bundle.
 
@@ -212,11 +290,18 @@ def verify(pdf: Path, trust: tuple[Path, ...], bundle: Path | None, bundle_trust
     every file's size and SHA-256, no unlisted file, the signature with
     --bundle-trust) and must have the root hash the results name. Exit 0 when
     everything holds; 4, with every reason, otherwise.
+
+    An audience view ('auditkit report --audience') is verified item by item: each
+    disclosed item must match its salted commitment in the full report's commitment
+    list, whose detached CMS signature must verify against --trust; with --against
+    or --full the full report it came from is checked too. It prints "N items
+    disclosed and proven, M withheld"; any mismatch exits 4 naming the item.
     """
     from ..signing.verify import verify_report
 
     if bundle_trust and bundle is None:
         raise UsageError("--bundle-trust needs --bundle")
-    verdict = verify_report(pdf, trust=list(trust), bundle=bundle, bundle_trust=list(bundle_trust))
+    verdict = verify_report(pdf, trust=list(trust), bundle=bundle, bundle_trust=list(bundle_trust),
+                            against=against, full=full_report)
     for line in verdict.lines():
         click.echo(line)

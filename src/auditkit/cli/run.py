@@ -43,6 +43,9 @@ def run(bundle: Path, outdir: Path, sign_key: Path, passphrase_file: Path | None
         workers: int, memory_mb: int, timeout: float) -> None:
     """Assess BUNDLE, render the PDF report and sign it, into OUTDIR.
 
+    Beside report.pdf goes report.pdf.salts.json (mode 0600, keep it private): the
+    salts of the report's commitments, needed for 'auditkit report --audience'.
+
     Exit 4, writing nothing (no results.json, no report), when an evidence file
     fails its manifest hash or size (unless --allow-integrity-failures: then the
     signed report states the failures on its cover) or the bundle signature

@@ -12,6 +12,8 @@ _API = {
     "render_report": "auditkit.report.render",
     "build_html": "auditkit.report.render",
     "RenderedReport": "auditkit.report.render",
+    "render_view": "auditkit.report.view",
+    "RenderedView": "auditkit.report.view",
 }
 
 __all__ = sorted(_API)

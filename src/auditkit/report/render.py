@@ -40,6 +40,8 @@ PDF_VARIANT = "pdf/a-3b"
 STYLESHEET = "report.css"
 RESULTS_NAME = "results.json"
 MANIFEST_NAME = "manifest.yaml"
+COMMITMENTS_NAME = "commitments.json"
+COMMITMENTS_KEY = "AuditkitCommitmentsSHA256"
 DRAFT_KEY = "AuditkitDraft"
 """Document-information key marking an unsigned draft rendering (``sign_pdf`` refuses those)."""
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
@@ -243,6 +245,7 @@ def render_report(
     signed: bool = False,
     allow_integrity_failures: bool = False,
     progress: Callable[[str], None] | None = None,
+    commitments: bytes | None = None,
 ) -> RenderedReport:
     """Render ``results`` (a results file or model) to an unsigned PDF/A-3b at ``output``.
 
@@ -257,6 +260,10 @@ def render_report(
     in the executive summary.
 
     ``progress`` is called with each rendering step in words ("laying out pages: page 12").
+
+    ``commitments`` (a ``commitments.json`` from :mod:`.commitments`) is attached beside
+    the results and its SHA-256 recorded as ``/AuditkitCommitmentsSHA256``, so the
+    report's signature covers the list that audience views are later proven against.
     """
     import weasyprint
     from weasyprint.urls import FatalURLFetchingError
@@ -292,7 +299,7 @@ def render_report(
             pdf = _write_with_attachments(
                 document, raw=raw, manifest_bytes=manifest_bytes, results_sha256=results_sha256,
                 manifest_sha256=manifest_sha256, root_hash=model.bundle.root_hash, moment=moment,
-                signed=signed,
+                signed=signed, commitments=commitments,
             )
         except FatalURLFetchingError as exc:
             refused = "; ".join(fetcher.refused) or str(exc)
@@ -311,6 +318,7 @@ def render_report(
 def _write_with_attachments(
     document: Any, *, raw: bytes, manifest_bytes: bytes | None, results_sha256: str,
     manifest_sha256: str | None, root_hash: str, moment: dt.datetime, signed: bool,
+    commitments: bytes | None = None,
 ) -> bytes:
     """PDF/A-3b bytes of ``document`` with the digests in its metadata and the files attached.
     """
@@ -331,6 +339,15 @@ def _write_with_attachments(
         attachments.append(
             weasyprint.Attachment(
                 string=manifest_bytes, name=MANIFEST_NAME, description="Evidence bundle manifest",
+                created=moment, modified=moment, relationship="Data",
+            )
+        )
+    if commitments:
+        document.metadata.custom[COMMITMENTS_KEY] = hashlib.sha256(commitments).hexdigest()
+        attachments.append(
+            weasyprint.Attachment(
+                string=commitments, name=COMMITMENTS_NAME,
+                description="Salted commitments to each disclosable item (audience views)",
                 created=moment, modified=moment, relationship="Data",
             )
         )

@@ -41,6 +41,9 @@ MANIFEST_NAME = "manifest.yaml"
 INFO_RESULTS_DIGEST = "/AuditkitResultsSHA256"
 INFO_MANIFEST_DIGEST = "/AuditkitManifestSHA256"
 MAX_PDF_BYTES = 512 * 1024 * 1024
+AUDIENCE_KEY = "/AuditkitAudience"
+COMMITMENTS_NAME = "commitments.json"
+INFO_COMMITMENTS_DIGEST = "/AuditkitCommitmentsSHA256"
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,8 @@ class ReportVerification:
     """What the bundle re-verification checked, one line each."""
     integrity_failures: tuple[str, ...] = ()
     """Evidence files the results record as failing their hash (assessed anyway)."""
+    view: Any = None
+    """For an audience view, its :class:`~auditkit.signing.views.ViewVerification` (no results then)."""
 
     def lines(self) -> list[str]:
         """A human summary, one fact a line."""
@@ -92,7 +97,10 @@ class ReportVerification:
             out.append(f"  time-stamp:  {self.timestamp.isoformat()} (TSA)")
         elif self.signing_time is not None:
             out.append(f"  signed at:   {self.signing_time.isoformat()} (claimed by signer)")
-        out.append(f"  results:     {RESULTS_NAME} sha256:{self.results_sha256} matches")
+        if self.view is not None:
+            out.extend(self.view.lines())
+        else:
+            out.append(f"  results:     {RESULTS_NAME} sha256:{self.results_sha256} matches")
         if self.manifest_sha256:
             out.append(f"  manifest:    {MANIFEST_NAME} sha256:{self.manifest_sha256} matches")
         if self.bundle_checked:
@@ -188,8 +196,15 @@ def verify_report(
     bundle: Path | None = None,
     bundle_trust: Sequence[Path] = (),
     field_name: str = DEFAULT_FIELD,
+    against: str | None = None,
+    full: Path | None = None,
 ) -> ReportVerification:
-    """Verify a signed report; raise :class:`IntegrityError` with every failed check as lines."""
+    """Verify a signed report; raise :class:`IntegrityError` with every failed check as lines.
+
+    An audience view (``auditkit report --audience``) has no results: its disclosures are
+    proven instead (:mod:`.views`), and its full report fingerprint checked against
+    ``against`` or the full report ``full`` when given.
+    """
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko.sign.validation.status import SignatureCoverageLevel
@@ -265,7 +280,29 @@ def verify_report(
     if ts is not None and not (ts.intact and ts.valid and ts.trusted):
         problems.append("the signature time-stamp token is not intact, valid and trusted")
 
-    results_digest, manifest_digest, recorded = _check_attachments(reader, problems)
+    view = None
+    try:
+        info = reader.trailer["/Info"] if "/Info" in reader.trailer else {}
+        is_view = AUDIENCE_KEY in info
+    except Exception:  # noqa: BLE001 - damaged trailer: the attachment checks say so
+        info, is_view = {}, False
+    if is_view:
+        from .views import check_view
+
+        try:
+            files = embedded_files(reader)
+        except Exception as exc:  # noqa: BLE001 - damaged name tree or stream
+            files = []
+            problems.append(f"the embedded files cannot be read ({type(exc).__name__})")
+        view = check_view(files, info, problems, trust=[Path(p) for p in ([trust] if isinstance(trust, str | Path)
+                                                                          else list(trust or []))],
+                          against=against, full=full)
+        results_digest, manifest_digest, recorded = None, None, None
+    elif against is not None or full is not None:
+        problems.append("--against and --full apply to audience views; this is a full report")
+        results_digest, manifest_digest, recorded = _check_attachments(reader, problems)
+    else:
+        results_digest, manifest_digest, recorded = _check_attachments(reader, problems)
     bundle_root = _results_root_hash(recorded)
     recorded_bundle = recorded.get("bundle") if isinstance(recorded, dict) else None
     recorded_bundle = recorded_bundle if isinstance(recorded_bundle, dict) else {}
@@ -286,6 +323,9 @@ def verify_report(
         str(f.get("path")) for f in (failures if isinstance(failures, list) else []) if isinstance(f, dict)
     )
 
+    if view is not None and status.signing_cert is not None and \
+            view.commitments_signer_sha256 != hashlib.sha256(status.signing_cert.dump()).hexdigest():
+        problems.append("the commitment list is signed by another certificate than the view")
     if problems:
         raise fail()
     cert = status.signing_cert
@@ -309,6 +349,7 @@ def verify_report(
         bundle_checked=bundle_checked,
         bundle_checks=tuple(bundle_checks),
         integrity_failures=failing,
+        view=view,
     )
 
 
@@ -392,6 +433,12 @@ def _check_attachments(
             )
     elif recorded_manifest:
         problems.append(f"the embedded {MANIFEST_NAME} recorded at rendering is missing")
+    listed = [content for name, content in files if name == COMMITMENTS_NAME]
+    recorded_commitments = str(info.get(INFO_COMMITMENTS_DIGEST, "")).lower()
+    if len(listed) > 1 or (recorded_commitments and len(listed) != 1):
+        problems.append(f"expected one embedded {COMMITMENTS_NAME}, found {len(listed)}")
+    elif listed and recorded_commitments != hashlib.sha256(listed[0]).hexdigest():
+        problems.append(f"the embedded {COMMITMENTS_NAME} does not match the digest recorded at rendering")
     return results_digest, manifest_digest, recorded
 
 
