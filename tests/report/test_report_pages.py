@@ -133,7 +133,7 @@ def test_signed_report_is_tagged_with_sorted_attachments(signed: Path) -> None:
         assert "/StructTreeRoot" in root and root.MarkInfo.Marked is True
         assert str(root.Lang) == "en" and root.ViewerPreferences.DisplayDocTitle is True
         names = [str(n) for n in root.Names.EmbeddedFiles.Names[::2]]
-        assert names == sorted(names) == ["manifest.yaml", "results.json"]
+        assert names == sorted(names) == ["commitments.json", "manifest.yaml", "results.json"]
         assert [str(spec.UF) for spec in root.AF] == names  # each file once
         kids = root.StructTreeRoot.K
         assert len(kids if isinstance(kids, pikepdf.Array) else [kids]) >= 1
