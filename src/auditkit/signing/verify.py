@@ -44,6 +44,29 @@ MAX_PDF_BYTES = 512 * 1024 * 1024
 
 
 @dataclass(frozen=True)
+class SignerInfo:
+    """One signature on the report, in signing order."""
+
+    role: str
+    """``auditor``, ``reviewer`` or ``auditee`` (the field name for a field auditkit does not sign)."""
+    field_name: str
+    subject: str
+    """The signing certificate's subject, human readable."""
+    signing_time: dt.datetime | None
+    """Time claimed by the signer (not proof)."""
+    status: str
+    """``valid, trusted``, ``valid`` (no trust anchor given) or ``BROKEN``."""
+    timestamp: dt.datetime | None = None
+    """Time attested by a time-stamp authority, if any."""
+
+    def line(self) -> str:
+        when = (f"time-stamped {self.timestamp.isoformat()}" if self.timestamp is not None
+                else f"signed at {self.signing_time.isoformat()}" if self.signing_time is not None
+                else "no signing time")
+        return f"{self.role:<9} {self.subject or '(unknown signer)'}; {when}; {self.status}"
+
+
+@dataclass(frozen=True)
 class ReportVerification:
     """The verdict on a report that passed every check."""
 
@@ -75,6 +98,8 @@ class ReportVerification:
     """What the bundle re-verification checked, one line each."""
     integrity_failures: tuple[str, ...] = ()
     """Evidence files the results record as failing their hash (assessed anyway)."""
+    signers: tuple[SignerInfo, ...] = ()
+    """Every signature on the report, the auditor's first, co-signatures after it."""
 
     def lines(self) -> list[str]:
         """A human summary, one fact a line."""
@@ -85,9 +110,15 @@ class ReportVerification:
             f"  trusted via: {self.trust_anchor}",
             f"  CA:          sha256:{self.trust_anchor_sha256}",
             f"  level:       {self.level}"
-            + (" (certified, no changes allowed)" if self.certified else ""),
-            "  coverage:    entire file, no later updates; signature padding all zeros",
+            + (" (certified, only further signatures allowed)" if self.certified else ""),
+            "  coverage:    entire file, no later updates; signature padding all zeros"
+            if len(self.signers) < 2 else
+            "  coverage:    the last signature covers the entire file; every update after the "
+            "auditor's adds one signature and nothing else; signature padding all zeros",
         ]
+        if self.signers:
+            out.append(f"  signatures:  {len(self.signers)}")
+            out.extend(f"    {signer.line()}" for signer in self.signers)
         if self.timestamp is not None:
             out.append(f"  time-stamp:  {self.timestamp.isoformat()} (TSA)")
         elif self.signing_time is not None:
@@ -181,6 +212,98 @@ def _results_root_hash(results: Any) -> str | None:
     return None
 
 
+def role_of(field_name: str) -> str | None:
+    """The role a signature field belongs to: ``auditor``, a co-signing role, or None (not auditkit's)."""
+    from .cosign import AUDITOR_ROLE, COSIGN_ROLES, role_field
+
+    if field_name == DEFAULT_FIELD:
+        return AUDITOR_ROLE
+    for role in COSIGN_ROLES:
+        if field_name == role_field(role):
+            return role
+    return None
+
+
+def known_roles() -> tuple[str, ...]:
+    """Every role ``--require-roles`` may name."""
+    from .cosign import AUDITOR_ROLE, COSIGN_ROLES
+
+    return (AUDITOR_ROLE, *COSIGN_ROLES)
+
+
+def _revision_problems(reader: Any, signatures: Sequence[Any]) -> list[str]:
+    """Every incremental update after the first signature must be one signature, the last one included."""
+    revisions = reader.xrefs.total_revisions
+    signed = sorted(int(s.signed_revision) for s in signatures)
+    problems = []
+    later = revisions - 1 - signed[-1]
+    if later > 0:
+        what = "the signature" if len(signatures) == 1 else "the last signature"
+        problems.append(f"{later} incremental update(s) were appended after {what}")
+    between = [r for r in range(signed[0] + 1, signed[-1]) if r not in signed]
+    if between:
+        problems.append(f"{len(between)} incremental update(s) between the signatures are not signatures")
+    return problems
+
+
+def _signature_problems(emb: Any, status: Any, data: bytes, *, last: bool) -> list[str]:
+    """What is wrong with one signature, trust left out: digest, value, coverage, later changes."""
+    from pyhanko.sign.diff_analysis import ModificationLevel
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
+
+    problems = list(_contents_problems(data, emb))
+    if not status.intact:
+        # the digest is all there is to say: pyHanko judges nothing else of a broken signature
+        return [*problems, "the signed bytes were changed after signing (digest mismatch)"]
+    if not status.valid:
+        problems.append("the signature value does not verify against the signer's key")
+    if status.revoked:
+        problems.append("the signer's certificate is revoked")
+    if last and status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
+        problems.append(f"the signature does not cover the entire file ({_coverage_words(status.coverage)})")
+    elif not last and status.coverage != SignatureCoverageLevel.ENTIRE_REVISION:
+        problems.append(f"the signature does not cover its whole revision ({_coverage_words(status.coverage)})")
+    level = status.modification_level
+    # after the last signature nothing at all; after an earlier one, only further signatures
+    allowed = ModificationLevel.NONE if last else ModificationLevel.FORM_FILLING
+    if level is None or level > allowed:
+        change = _MODIFICATIONS.get(getattr(level, "name", ""), "changes of an unknown kind")
+        problems.append(f"the document was changed after signing ({change})")
+    if emb.docmdp_level is not None and status.docmdp_ok is False:
+        problems.append("the changes after signing break the certification (it allows only further signatures)")
+    if not status.seed_value_ok:
+        problems.append("the signature breaks its field's seed-value constraints")
+    ts = status.timestamp_validity
+    if ts is not None and not (ts.intact and ts.valid):
+        problems.append("the signature time-stamp token is not intact and valid")
+    return problems
+
+
+def _validate(emb: Any, vc: Any) -> Any:
+    from pyhanko.sign.validation import validate_pdf_signature
+
+    with _quiet("pyhanko", "pyhanko_certvalidator"):
+        return validate_pdf_signature(emb, signer_validation_context=vc)
+
+
+def signature_integrity_problems(reader: Any, data: bytes, signatures: Sequence[Any]) -> list[str]:
+    """Every integrity problem of the signatures in ``data`` (trust not judged), prefixed by field."""
+    from pyhanko_certvalidator import ValidationContext
+
+    problems = _revision_problems(reader, signatures)
+    last = max(int(s.signed_revision) for s in signatures)
+    vc = ValidationContext(trust_roots=[], allow_fetching=False)
+    for emb in signatures:
+        try:
+            status = _validate(emb, vc)
+        except Exception as exc:  # noqa: BLE001 - a malformed CMS blob raises anything
+            problems.append(f"{emb.field_name}: the signature cannot be validated ({type(exc).__name__})")
+            continue
+        found = _signature_problems(emb, status, data, last=int(emb.signed_revision) == last)
+        problems.extend(f"{emb.field_name}: {p}" for p in found)
+    return problems
+
+
 def verify_report(
     pdf: Path,
     *,
@@ -188,13 +311,16 @@ def verify_report(
     bundle: Path | None = None,
     bundle_trust: Sequence[Path] = (),
     field_name: str = DEFAULT_FIELD,
+    require_roles: Sequence[str] = (),
 ) -> ReportVerification:
-    """Verify a signed report; raise :class:`IntegrityError` with every failed check as lines."""
+    """Verify a signed report and every co-signature on it; raise :class:`IntegrityError` listing
+    every failed check, one a line. ``require_roles`` names roles that must have signed."""
     from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.validation import validate_pdf_signature
-    from pyhanko.sign.validation.status import SignatureCoverageLevel
     from pyhanko_certvalidator import ValidationContext
 
+    unknown = [r for r in require_roles if r not in known_roles()]
+    if unknown:
+        raise UsageError(f"unknown role(s) {', '.join(unknown)} (roles: {', '.join(known_roles())})")
     pdf = Path(pdf)
     roots = _load_trust(trust)
     try:
@@ -218,54 +344,63 @@ def verify_report(
         raise fail(f"the PDF cannot be parsed ({type(exc).__name__}: {str(exc)[:200]})") from exc
     if not signatures:
         raise fail("the report is not signed")
-    if len(signatures) != 1:
-        names = ", ".join(str(s.field_name) for s in signatures)
-        problems.append(f"expected exactly one signature, found {len(signatures)} ({names})")
     matching = [s for s in signatures if s.field_name == field_name]
     if not matching:
         raise fail(f"no signature in field {field_name!r}")
     emb = matching[0]
+    several = len(signatures) > 1
+    for other in signatures:
+        if other.field_name != field_name and role_of(str(other.field_name)) is None:
+            problems.append(f"a signature in field {str(other.field_name)!r} is not an auditkit role's "
+                            f"(only {DEFAULT_FIELD} and auditkit-<role> are)")
+        elif several and int(other.signed_revision) < int(emb.signed_revision):
+            problems.append(f"the {role_of(str(other.field_name))} signature precedes the auditor's")
 
-    problems.extend(_contents_problems(data, emb))
+    problems.extend(_revision_problems(reader, signatures))
     if not roots:
         problems.append("no trust anchor given: the signer cannot be trusted (pass --trust CA.pem)")
     vc = ValidationContext(trust_roots=roots, allow_fetching=False)
-    try:
-        with _quiet("pyhanko", "pyhanko_certvalidator"):
-            status = validate_pdf_signature(emb, signer_validation_context=vc)
-    except Exception as exc:  # noqa: BLE001 - a malformed CMS blob raises anything
-        raise fail(f"the signature cannot be validated ({type(exc).__name__}: {exc})") from exc
-
-    certified = emb.docmdp_level is not None
-    if not status.intact:
-        # the digest is all there is to say: pyHanko judges nothing else of a broken signature
-        problems.append("the signed bytes were changed after signing (digest mismatch)")
-    else:
-        if not status.valid:
-            problems.append("the signature value does not verify against the signer's key")
-        if roots and not status.trusted:
-            problems.append(_trust_problem(status.trust_problem_indic, roots, status.signing_cert))
-        if status.revoked:
-            problems.append("the signer's certificate is revoked")
-    if status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
-        problems.append(f"the signature does not cover the entire file ({_coverage_words(status.coverage)})")
-    revisions = reader.xrefs.total_revisions
-    if emb.signed_revision != revisions - 1:
-        later = revisions - 1 - emb.signed_revision
-        problems.append(f"{later} incremental update(s) were appended after the signature")
-    level = status.modification_level
-    if status.intact and (level is None or level.value != 0):
-        change = _MODIFICATIONS.get(getattr(level, "name", ""), "changes of an unknown kind")
-        problems.append(f"the document was changed after signing ({change})")
-    if certified and status.docmdp_ok is False:
-        problems.append("the changes after signing break the certification (it allows no changes)")
-    if status.intact and not status.seed_value_ok:
-        problems.append("the signature breaks its field's seed-value constraints")
+    last = max(int(s.signed_revision) for s in signatures)
+    signers: list[SignerInfo] = []
+    status = None
+    for sig in sorted(signatures, key=lambda s: int(s.signed_revision)):
+        role = role_of(str(sig.field_name)) or str(sig.field_name)
+        prefix = f"{role} signature: " if several else ""
+        try:
+            st = _validate(sig, vc)
+        except Exception as exc:  # noqa: BLE001 - a malformed CMS blob raises anything
+            if sig is emb:
+                raise fail(f"{prefix}the signature cannot be validated ({type(exc).__name__}: {exc})") from exc
+            problems.append(f"{prefix}the signature cannot be validated ({type(exc).__name__})")
+            signers.append(SignerInfo(role, str(sig.field_name), "", None, "BROKEN"))
+            continue
+        found = _signature_problems(sig, st, data, last=int(sig.signed_revision) == last)
+        if st.intact and roots and not st.trusted:
+            found.append(_trust_problem(st.trust_problem_indic, roots, st.signing_cert))
+        ts = st.timestamp_validity
+        if st.intact and ts is not None and roots and not ts.trusted:
+            found.append("the signature time-stamp token is not trusted")
+        problems.extend(prefix + p for p in found)
+        subject = st.signing_cert.subject.human_friendly if st.signing_cert is not None else ""
+        state = "valid, trusted" if not found and roots else ("valid" if not found else "BROKEN")
+        signers.append(SignerInfo(role, str(sig.field_name), subject, st.signer_reported_dt, state,
+                                  ts.timestamp if ts is not None else None))
+        if sig is emb:
+            status = st
+    assert status is not None
+    present = {s.role for s in signers}
+    missing = [r for r in require_roles if r not in present]
+    if missing:
+        problems.append(f"required signature(s) missing: {', '.join(missing)}")
     ts = status.timestamp_validity
-    if ts is not None and not (ts.intact and ts.valid and ts.trusted):
-        problems.append("the signature time-stamp token is not intact, valid and trusted")
 
-    results_digest, manifest_digest, recorded = _check_attachments(reader, problems)
+    # the attachments as the auditor signed them, and as a reader sees them now
+    signed_view = reader.get_historical_resolver(int(emb.signed_revision)) if several else reader
+    results_digest, manifest_digest, recorded = _check_attachments(signed_view, problems)
+    if several:
+        now: list[str] = []
+        _check_attachments(reader, now)
+        problems.extend(f"in the latest revision: {p}" for p in now if p not in problems)
     bundle_root = _results_root_hash(recorded)
     recorded_bundle = recorded.get("bundle") if isinstance(recorded, dict) else None
     recorded_bundle = recorded_bundle if isinstance(recorded_bundle, dict) else {}
@@ -287,7 +422,7 @@ def verify_report(
     )
 
     if problems:
-        raise fail()
+        raise _failure(pdf, problems, signers)
     cert = status.signing_cert
     path = status.validation_path
     anchor = path.trust_anchor.authority.name.human_friendly if path is not None else ""
@@ -300,7 +435,7 @@ def verify_report(
         trust_anchor=anchor,
         trust_anchor_sha256=hashlib.sha256(anchor_cert.dump()).hexdigest() if anchor_cert is not None else "",
         level="PAdES B-T" if ts is not None else "PAdES B-B",
-        certified=certified,
+        certified=emb.docmdp_level is not None,
         signing_time=status.signer_reported_dt,
         timestamp=ts.timestamp if ts is not None else None,
         results_sha256=results_digest or "",
@@ -309,6 +444,7 @@ def verify_report(
         bundle_checked=bundle_checked,
         bundle_checks=tuple(bundle_checks),
         integrity_failures=failing,
+        signers=tuple(signers),
     )
 
 
@@ -356,7 +492,8 @@ def _check_attachments(
     """Check the embedded results (and manifest) against the digests recorded in the document."""
     try:
         files = embedded_files(reader)
-        info = reader.trailer["/Info"] if "/Info" in reader.trailer else {}
+        trailer = reader.trailer_view
+        info = trailer["/Info"] if "/Info" in trailer else {}
     except Exception as exc:  # noqa: BLE001 - damaged name tree or stream
         problems.append(f"the embedded files cannot be read ({type(exc).__name__})")
         return None, None, None
@@ -449,8 +586,9 @@ def _trust_problem(indication: Any, roots: Sequence[Any], signer: Any) -> str:
 class ReportVerificationError(IntegrityError):
     """Verification failed; ``problems`` holds every reason, one a line."""
 
-    def __init__(self, pdf: Path, problems: Sequence[str]):
+    def __init__(self, pdf: Path, problems: Sequence[str], signers: Sequence[SignerInfo] = ()):
         self.problems = list(problems)
+        self.signers = list(signers)
         count = len(self.problems)
         super().__init__(
             f"verification FAILED, {count} problem{'s' if count != 1 else ''}",
@@ -461,8 +599,10 @@ class ReportVerificationError(IntegrityError):
     @property
     def lines(self) -> list[str]:
         where = self.where or ""
-        return [*(f"{where}: {problem}" for problem in self.problems), self.render()]
+        # a single signature is the one every problem is about; several are listed first
+        listed = [f"{where}: signature {s.line()}" for s in self.signers] if len(self.signers) > 1 else []
+        return [*listed, *(f"{where}: {problem}" for problem in self.problems), self.render()]
 
 
-def _failure(pdf: Path, reasons: list[str]) -> ReportVerificationError:
-    return ReportVerificationError(pdf, reasons)
+def _failure(pdf: Path, reasons: list[str], signers: Sequence[SignerInfo] = ()) -> ReportVerificationError:
+    return ReportVerificationError(pdf, reasons, signers)
