@@ -250,8 +250,9 @@ def verify(pdf: Path, trust: tuple[Path, ...], bundle: Path | None, bundle_trust
 
     With --bundle the bundle is re-verified in full (structure, manifest schema,
     every file's size and SHA-256, no unlisted file, the signature with
-    --bundle-trust) and must have the root hash the results name. Exit 0 when
-    everything holds; 4, with every reason, otherwise.
+    --bundle-trust) and must have the root hash the results name. With
+    --require-roles each role named must have signed. Exit 0 when everything
+    holds; 4, with every reason (missing roles named), otherwise.
     """
     from ..signing.verify import verify_report
 

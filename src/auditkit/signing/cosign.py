@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING
 
 from ..errors import InternalError, InvalidInputError
 from ..fsio import write_bytes
-from .pades import SignatureInfo, _pdf17_signer_class, _read_input, _refresh_asn1_oid_maps, load_pkcs12_signer
+from .pades import (
+    DEFAULT_FIELD,
+    SignatureInfo,
+    _pdf17_signer_class,
+    _read_input,
+    _refresh_asn1_oid_maps,
+    load_pkcs12_signer,
+)
 
 if TYPE_CHECKING:
     from pyhanko.sign.timestamps import TimeStamper
@@ -56,7 +63,7 @@ def cosign_pdf(
     from pyhanko.sign import fields, signers
     from pyhanko.sign.general import SigningError
 
-    from .verify import DEFAULT_FIELD, signature_integrity_problems
+    from .verify import signature_integrity_problems
 
     if role not in COSIGN_ROLES:
         raise InvalidInputError(f"unknown co-signing role {role!r} (use {' or '.join(COSIGN_ROLES)})")

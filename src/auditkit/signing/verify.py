@@ -4,19 +4,24 @@
 raises one :class:`~auditkit.errors.IntegrityError` listing them all; it returns a
 :class:`ReportVerification` only when everything holds:
 
-* the file parses and holds exactly one signature, in the expected field;
-* the signature is cryptographically intact and valid, and covers the *entire*
-  file: no byte and no incremental update after it, and nothing but zeros after
-  the CMS blob in the unsigned ``/Contents`` padding (pyHanko's ``bottom_line``
-  tolerates later updates, so coverage and revision are checked here);
-* the signer's chain ends at a trusted root (``trust``), key usage allows signing,
+* the file parses and holds the auditor's signature in the expected field, and no
+  other signature but co-signatures (``auditkit-reviewer``, ``auditkit-auditee``,
+  see :mod:`.cosign`) made after it;
+* every signature is cryptographically intact and valid, with nothing but zeros
+  after the CMS blob in its unsigned ``/Contents`` padding; the last one covers the
+  *entire* file (no byte and no incremental update after it); every update after the
+  auditor's signature is one signature, and pyHanko's difference analysis finds
+  nothing but signatures added (pyHanko's ``bottom_line`` tolerates later updates,
+  so coverage and revisions are checked here);
+* each signer's chain ends at a trusted root (``trust``), key usage allows signing,
   and a time-stamp token, if any, is intact and trusted too;
 * the embedded ``results.json`` is present once and its SHA-256 equals the digest
   recorded at render time in the document information (covered by the signature),
   and likewise ``manifest.yaml`` when its digest was recorded;
 * with ``bundle``, the bundle passes the full verification of ``auditkit bundle
   verify`` (:mod:`.recheck`) and its root hash (and verified signer, if recorded)
-  equals the one the results name.
+  equals the one the results name;
+* every role in ``require_roles`` has signed.
 """
 
 from __future__ import annotations
@@ -55,7 +60,7 @@ class SignerInfo:
     signing_time: dt.datetime | None
     """Time claimed by the signer (not proof)."""
     status: str
-    """``valid, trusted``, ``valid`` (no trust anchor given) or ``BROKEN``."""
+    """``valid, trusted``, ``valid, NOT trusted``, ``valid, trust not checked`` (no anchor) or ``BROKEN``."""
     timestamp: dt.datetime | None = None
     """Time attested by a time-stamp authority, if any."""
 
@@ -375,14 +380,16 @@ def verify_report(
             signers.append(SignerInfo(role, str(sig.field_name), "", None, "BROKEN"))
             continue
         found = _signature_problems(sig, st, data, last=int(sig.signed_revision) == last)
+        untrusted: list[str] = []
         if st.intact and roots and not st.trusted:
-            found.append(_trust_problem(st.trust_problem_indic, roots, st.signing_cert))
+            untrusted.append(_trust_problem(st.trust_problem_indic, roots, st.signing_cert))
         ts = st.timestamp_validity
         if st.intact and ts is not None and roots and not ts.trusted:
-            found.append("the signature time-stamp token is not trusted")
-        problems.extend(prefix + p for p in found)
+            untrusted.append("the signature time-stamp token is not trusted")
+        problems.extend(prefix + p for p in [*found, *untrusted])
         subject = st.signing_cert.subject.human_friendly if st.signing_cert is not None else ""
-        state = "valid, trusted" if not found and roots else ("valid" if not found else "BROKEN")
+        state = ("BROKEN" if found else "valid, NOT trusted" if untrusted
+                 else "valid, trusted" if roots else "valid, trust not checked")
         signers.append(SignerInfo(role, str(sig.field_name), subject, st.signer_reported_dt, state,
                                   ts.timestamp if ts is not None else None))
         if sig is emb:
