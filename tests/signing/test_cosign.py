@@ -222,3 +222,23 @@ def test_annotation_after_the_cosignature_fails(cosigned: Path, keys: Keys, revi
     assert result.exit_code == 4
     assert "after the last signature" in result.output
     assert "changed after signing" in result.output
+
+
+def test_info_changed_within_a_cosignature_fails(cosigned: Path, keys: Keys, reviewer_keys: Keys,
+                                                 tmp_path: Path) -> None:
+    """pyHanko's diff policy accepts /Info changes; the digests auditkit records there must not move."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import signers
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(cosigned.read_bytes()))
+    info = writer.trailer["/Info"]
+    info[generic.pdf_name("/Title")] = generic.TextStringObject("A better report")
+    writer.update_container(info)
+    signer = signers.SimpleSigner.load_pkcs12(str(keys.p12), passphrase=PASSPHRASE)
+    out = signers.sign_pdf(writer, signers.PdfSignatureMetadata(field_name="auditkit-auditee"), signer=signer)
+    bad = tmp_path / "sneaky.pdf"
+    bad.write_bytes(out.getvalue())
+    result = _verify(bad, trust=(keys.ca_pem, reviewer_keys.ca_pem))
+    assert result.exit_code == 4
+    assert "document information" in result.output

@@ -63,6 +63,7 @@ def cosign_pdf(
     from pyhanko.sign import fields, signers
     from pyhanko.sign.general import SigningError
 
+    from .objstm import open_reader
     from .verify import signature_integrity_problems
 
     if role not in COSIGN_ROLES:
@@ -86,7 +87,9 @@ def cosign_pdf(
         raise InvalidInputError(f"the PDF has no auditor signature (field {DEFAULT_FIELD})", where=where)
     if field_name in names or _has_field(writer.prev, field_name):
         raise InvalidInputError(f"the report already has a {role} signature ({field_name})", where=where)
-    problems = signature_integrity_problems(writer.prev, data, signatures)
+    # an indexed reader of its own: pyHanko's would make the difference analysis quadratic
+    checked = open_reader(data, strict=False)
+    problems = signature_integrity_problems(checked, data, list(checked.embedded_signatures))
     if problems:
         raise InvalidInputError(f"its signatures do not verify: {problems[0]}", where=where,
                                 hint="run auditkit verify on it")

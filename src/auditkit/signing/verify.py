@@ -29,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
-import io
 import json
 import logging
 import re
@@ -320,8 +319,9 @@ def verify_report(
 ) -> ReportVerification:
     """Verify a signed report and every co-signature on it; raise :class:`IntegrityError` listing
     every failed check, one a line. ``require_roles`` names roles that must have signed."""
-    from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko_certvalidator import ValidationContext
+
+    from .objstm import open_reader
 
     unknown = [r for r in require_roles if r not in known_roles()]
     if unknown:
@@ -343,7 +343,7 @@ def verify_report(
     if not data.startswith(b"%PDF-"):
         raise fail("not a PDF file")
     try:
-        reader = PdfFileReader(io.BytesIO(data), strict=True)
+        reader = open_reader(data, strict=True)
         signatures = list(reader.embedded_signatures)
     except Exception as exc:  # noqa: BLE001 - any parse failure means the file is damaged
         raise fail(f"the PDF cannot be parsed ({type(exc).__name__}: {str(exc)[:200]})") from exc
@@ -408,6 +408,10 @@ def verify_report(
         now: list[str] = []
         _check_attachments(reader, now)
         problems.extend(f"in the latest revision: {p}" for p in now if p not in problems)
+        # pyHanko's diff policy lets /Info change with any update; auditkit's digests live there
+        if _info_items(signed_view) != _info_items(reader):
+            problems.append("the document information (title, recorded digests) was changed after "
+                            "the auditor signed")
     bundle_root = _results_root_hash(recorded)
     recorded_bundle = recorded.get("bundle") if isinstance(recorded, dict) else None
     recorded_bundle = recorded_bundle if isinstance(recorded_bundle, dict) else {}
@@ -455,6 +459,36 @@ def verify_report(
     )
 
 
+def _info_dict(view: Any) -> Any:
+    """The document information dictionary as of ``view``'s revision (a reader or a historical view).
+
+    The trailer's ``/Info`` reference is bound to the reader, so it is resolved in ``view`` here;
+    following it directly would read the latest revision's dictionary.
+    """
+    from pyhanko.pdf_utils import generic
+
+    trailer = view.trailer_view
+    if "/Info" not in trailer:
+        return {}
+    raw = trailer.raw_get("/Info")
+    if isinstance(raw, generic.IndirectObject):
+        return view.get_object(raw.reference)
+    return raw
+
+
+_SIGNER_UPDATED_INFO = frozenset({"/ModDate", "/Producer"})
+"""What a signing tool updates in the document information with every signature."""
+
+
+def _info_items(view: Any) -> dict[str, str] | None:
+    """The document information without the entries each signature update may rewrite."""
+    try:
+        info = _info_dict(view)
+        return {str(key): str(value) for key, value in info.items() if str(key) not in _SIGNER_UPDATED_INFO}
+    except Exception:  # noqa: BLE001 - a damaged dictionary differs from any readable one
+        return None
+
+
 _HEX_STRING = re.compile(rb"<([0-9A-F]*|[0-9a-f]*)>")
 
 
@@ -499,8 +533,7 @@ def _check_attachments(
     """Check the embedded results (and manifest) against the digests recorded in the document."""
     try:
         files = embedded_files(reader)
-        trailer = reader.trailer_view
-        info = trailer["/Info"] if "/Info" in trailer else {}
+        info = _info_dict(reader)
     except Exception as exc:  # noqa: BLE001 - damaged name tree or stream
         problems.append(f"the embedded files cannot be read ({type(exc).__name__})")
         return None, None, None
