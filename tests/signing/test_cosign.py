@@ -242,3 +242,42 @@ def test_info_changed_within_a_cosignature_fails(cosigned: Path, keys: Keys, rev
     result = _verify(bad, trust=(keys.ca_pem, reviewer_keys.ca_pem))
     assert result.exit_code == 4
     assert "document information" in result.output
+
+
+def test_no_changes_certification_cannot_be_cosigned(tmp_path: Path, keys: Keys, reviewer_keys: Keys,
+                                                      unsigned_pdf: bytes) -> None:
+    """A report certified 'no changes' (DocMDP level 1, as auditkit once did) forbids co-signatures."""
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+
+    signer = signers.SimpleSigner.load_pkcs12(str(keys.p12), passphrase=PASSPHRASE)
+    meta = signers.PdfSignatureMetadata(field_name="AuditorSignature", certify=True,
+                                        docmdp_permissions=fields.MDPPerm.NO_CHANGES)
+    locked = tmp_path / "locked.pdf"
+    locked.write_bytes(signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(unsigned_pdf)), meta,
+                                        signer=signer).getvalue())
+    out = tmp_path / "out.pdf"
+    done = _cli("cosign", locked, "--role", "reviewer", "--sign-key", reviewer_keys.p12, "-o", out)
+    assert done.exit_code == 3
+    assert "forbids all changes" in done.output and str(locked) in done.output
+    assert not out.exists()
+
+
+def test_indexed_reader_reads_what_pyhanko_reads(cosigned: Path) -> None:
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    from auditkit.signing.objstm import open_reader
+
+    data = cosigned.read_bytes()
+    fast, plain = open_reader(data, strict=True), PdfFileReader(io.BytesIO(data), strict=True)
+    for revision in range(plain.xrefs.total_revisions):
+        ours, theirs = fast.get_historical_resolver(revision), plain.get_historical_resolver(revision)
+        refs = plain.xrefs.explicit_refs_in_revision(revision)
+        assert refs
+        for ref in refs:
+            a, b = ours.get_object(generic.Reference(ref.idnum, ref.generation)), \
+                theirs.get_object(generic.Reference(ref.idnum, ref.generation))
+            assert type(a) is type(b)
+            if not isinstance(a, generic.StreamObject):
+                assert str(a) == str(b)
