@@ -281,3 +281,32 @@ def test_indexed_reader_reads_what_pyhanko_reads(cosigned: Path) -> None:
             assert type(a) is type(b)
             if not isinstance(a, generic.StreamObject):
                 assert str(a) == str(b)
+
+
+def test_annotation_within_a_cosignature_fails(cosigned: Path, keys: Keys, reviewer_keys: Keys,
+                                               tmp_path: Path) -> None:
+    """A co-signature whose update also adds an annotation: the earlier signatures see more than signing."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import signers
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(cosigned.read_bytes()))
+    page_ref, _ = writer.find_page_for_modification(0)
+    page = page_ref.get_object()
+    note = writer.add_object(generic.DictionaryObject({
+        generic.pdf_name("/Type"): generic.pdf_name("/Annot"),
+        generic.pdf_name("/Subtype"): generic.pdf_name("/Text"),
+        generic.pdf_name("/Rect"): generic.ArrayObject([generic.NumberObject(v) for v in (50, 50, 70, 70)]),
+        generic.pdf_name("/Contents"): generic.TextStringObject("rating overridden"),
+    }))
+    annots = page.get("/Annots", generic.ArrayObject())
+    annots.append(note)
+    page[generic.pdf_name("/Annots")] = annots
+    writer.update_container(page)
+    signer = signers.SimpleSigner.load_pkcs12(str(keys.p12), passphrase=PASSPHRASE)
+    out = signers.sign_pdf(writer, signers.PdfSignatureMetadata(field_name="auditkit-auditee"), signer=signer)
+    bad = tmp_path / "annotated-cosign.pdf"
+    bad.write_bytes(out.getvalue())
+    result = _verify(bad, trust=(keys.ca_pem, reviewer_keys.ca_pem))
+    assert result.exit_code == 4
+    assert "auditor signature: the document was changed after signing" in result.output, result.output

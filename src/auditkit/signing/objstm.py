@@ -18,15 +18,20 @@ from typing import Any
 
 def open_reader(data: bytes, *, strict: bool) -> Any:
     """A ``PdfFileReader`` over ``data`` with indexed object-stream access."""
-    from pyhanko.pdf_utils import generic, misc
+    from pyhanko.pdf_utils import generic as _generic
+    from pyhanko.pdf_utils import misc as _misc
     from pyhanko.pdf_utils.decode_limits import DecodePurpose
     from pyhanko.pdf_utils.reader import PdfFileReader
 
-    class IndexedReader(PdfFileReader):  # type: ignore[misc]
-        _objstm_index: dict[int, tuple[bytes, int, list[tuple[int, int]]] | None]
+    generic: Any = _generic  # pyHanko's parsing helpers are untyped
+    misc: Any = _misc
+    base: Any = PdfFileReader
+    Index = tuple[bytes, int, list[tuple[int, int]]] | None  # noqa: N806 - a type alias
 
-        def _index(self, stmnum: int) -> tuple[bytes, int, list[tuple[int, int]]] | None:
-            cache = self.__dict__.setdefault("_objstm_index", {})
+    class IndexedReader(base):  # type: ignore[misc]
+
+        def _index(self, stmnum: int) -> Index:
+            cache: dict[int, Index] = self.__dict__.setdefault("_objstm_index", {})
             if stmnum in cache:
                 return cache[stmnum]
             entry = None
