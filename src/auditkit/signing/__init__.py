@@ -16,7 +16,7 @@ _API = {
     "SignatureInfo": "auditkit.signing.pades",
     "verify_report": "auditkit.signing.verify",
     "ReportVerification": "auditkit.signing.verify",
-    "SignerInfo": "auditkit.signing.verify",
+    "SignerInfo": "auditkit.signing.signatures",
 }
 
 __all__ = sorted(_API)

@@ -64,7 +64,7 @@ def cosign_pdf(
     from pyhanko.sign.general import SigningError
 
     from .objstm import open_reader
-    from .verify import signature_integrity_problems
+    from .signatures import signature_integrity_problems
 
     if role not in COSIGN_ROLES:
         raise InvalidInputError(f"unknown co-signing role {role!r} (use {' or '.join(COSIGN_ROLES)})")

@@ -26,48 +26,23 @@ raises one :class:`~auditkit.errors.IntegrityError` listing them all; it returns
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import json
-import logging
-import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import IntegrityError, UsageError
 from .pades import DEFAULT_FIELD
+from .signatures import SignerInfo, known_roles, revision_problems, role_of, signature_problems, validate_signature
 
 RESULTS_NAME = "results.json"
 MANIFEST_NAME = "manifest.yaml"
 INFO_RESULTS_DIGEST = "/AuditkitResultsSHA256"
 INFO_MANIFEST_DIGEST = "/AuditkitManifestSHA256"
 MAX_PDF_BYTES = 512 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class SignerInfo:
-    """One signature on the report, in signing order."""
-
-    role: str
-    """``auditor``, ``reviewer`` or ``auditee`` (the field name for a field auditkit does not sign)."""
-    field_name: str
-    subject: str
-    """The signing certificate's subject, human readable."""
-    signing_time: dt.datetime | None
-    """Time claimed by the signer (not proof)."""
-    status: str
-    """``valid, trusted``, ``valid, NOT trusted``, ``valid, trust not checked`` (no anchor) or ``BROKEN``."""
-    timestamp: dt.datetime | None = None
-    """Time attested by a time-stamp authority, if any."""
-
-    def line(self) -> str:
-        when = (f"time-stamped {self.timestamp.isoformat()}" if self.timestamp is not None
-                else f"signed at {self.signing_time.isoformat()}" if self.signing_time is not None
-                else "no signing time")
-        return f"{self.role:<9} {self.subject or '(unknown signer)'}; {when}; {self.status}"
 
 
 @dataclass(frozen=True)
@@ -144,19 +119,6 @@ class ReportVerification:
         return out
 
 
-@contextlib.contextmanager
-def _quiet(*loggers: str) -> Iterator[None]:
-    """Silence library loggers (their failures become our problem lines instead)."""
-    saved = [(logging.getLogger(name), logging.getLogger(name).level) for name in loggers]
-    for logger, _ in saved:
-        logger.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        for logger, level in saved:
-            logger.setLevel(level)
-
-
 def _load_trust(trust: Path | Sequence[Path] | None) -> list[Any]:
     from pyhanko.keys import load_certs_from_pemder_data
 
@@ -216,98 +178,6 @@ def _results_root_hash(results: Any) -> str | None:
     return None
 
 
-def role_of(field_name: str) -> str | None:
-    """The role a signature field belongs to: ``auditor``, a co-signing role, or None (not auditkit's)."""
-    from .cosign import AUDITOR_ROLE, COSIGN_ROLES, role_field
-
-    if field_name == DEFAULT_FIELD:
-        return AUDITOR_ROLE
-    for role in COSIGN_ROLES:
-        if field_name == role_field(role):
-            return role
-    return None
-
-
-def known_roles() -> tuple[str, ...]:
-    """Every role ``--require-roles`` may name."""
-    from .cosign import AUDITOR_ROLE, COSIGN_ROLES
-
-    return (AUDITOR_ROLE, *COSIGN_ROLES)
-
-
-def _revision_problems(reader: Any, signatures: Sequence[Any]) -> list[str]:
-    """Every incremental update after the first signature must be one signature, the last one included."""
-    revisions = reader.xrefs.total_revisions
-    signed = sorted(int(s.signed_revision) for s in signatures)
-    problems = []
-    later = revisions - 1 - signed[-1]
-    if later > 0:
-        what = "the signature" if len(signatures) == 1 else "the last signature"
-        problems.append(f"{later} incremental update(s) were appended after {what}")
-    between = [r for r in range(signed[0] + 1, signed[-1]) if r not in signed]
-    if between:
-        problems.append(f"{len(between)} incremental update(s) between the signatures are not signatures")
-    return problems
-
-
-def _signature_problems(emb: Any, status: Any, data: bytes, *, last: bool) -> list[str]:
-    """What is wrong with one signature, trust left out: digest, value, coverage, later changes."""
-    from pyhanko.sign.diff_analysis import ModificationLevel
-    from pyhanko.sign.validation.status import SignatureCoverageLevel
-
-    problems = list(_contents_problems(data, emb))
-    if not status.intact:
-        # the digest is all there is to say: pyHanko judges nothing else of a broken signature
-        return [*problems, "the signed bytes were changed after signing (digest mismatch)"]
-    if not status.valid:
-        problems.append("the signature value does not verify against the signer's key")
-    if status.revoked:
-        problems.append("the signer's certificate is revoked")
-    if last and status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
-        problems.append(f"the signature does not cover the entire file ({_coverage_words(status.coverage)})")
-    elif not last and status.coverage != SignatureCoverageLevel.ENTIRE_REVISION:
-        problems.append(f"the signature does not cover its whole revision ({_coverage_words(status.coverage)})")
-    level = status.modification_level
-    # after the last signature nothing at all; after an earlier one, only further signatures
-    allowed = ModificationLevel.NONE if last else ModificationLevel.FORM_FILLING
-    if level is None or level > allowed:
-        change = _MODIFICATIONS.get(getattr(level, "name", ""), "changes of an unknown kind")
-        problems.append(f"the document was changed after signing ({change})")
-    if emb.docmdp_level is not None and status.docmdp_ok is False:
-        problems.append("the changes after signing break the certification (it allows only further signatures)")
-    if not status.seed_value_ok:
-        problems.append("the signature breaks its field's seed-value constraints")
-    ts = status.timestamp_validity
-    if ts is not None and not (ts.intact and ts.valid):
-        problems.append("the signature time-stamp token is not intact and valid")
-    return problems
-
-
-def _validate(emb: Any, vc: Any) -> Any:
-    from pyhanko.sign.validation import validate_pdf_signature
-
-    with _quiet("pyhanko", "pyhanko_certvalidator"):
-        return validate_pdf_signature(emb, signer_validation_context=vc)
-
-
-def signature_integrity_problems(reader: Any, data: bytes, signatures: Sequence[Any]) -> list[str]:
-    """Every integrity problem of the signatures in ``data`` (trust not judged), prefixed by field."""
-    from pyhanko_certvalidator import ValidationContext
-
-    problems = _revision_problems(reader, signatures)
-    last = max(int(s.signed_revision) for s in signatures)
-    vc = ValidationContext(trust_roots=[], allow_fetching=False)
-    for emb in signatures:
-        try:
-            status = _validate(emb, vc)
-        except Exception as exc:  # noqa: BLE001 - a malformed CMS blob raises anything
-            problems.append(f"{emb.field_name}: the signature cannot be validated ({type(exc).__name__})")
-            continue
-        found = _signature_problems(emb, status, data, last=int(emb.signed_revision) == last)
-        problems.extend(f"{emb.field_name}: {p}" for p in found)
-    return problems
-
-
 def verify_report(
     pdf: Path,
     *,
@@ -361,7 +231,7 @@ def verify_report(
         elif several and int(other.signed_revision) < int(emb.signed_revision):
             problems.append(f"the {role_of(str(other.field_name))} signature precedes the auditor's")
 
-    problems.extend(_revision_problems(reader, signatures))
+    problems.extend(revision_problems(reader, signatures))
     if not roots:
         problems.append("no trust anchor given: the signer cannot be trusted (pass --trust CA.pem)")
     vc = ValidationContext(trust_roots=roots, allow_fetching=False)
@@ -372,14 +242,14 @@ def verify_report(
         role = role_of(str(sig.field_name)) or str(sig.field_name)
         prefix = f"{role} signature: " if several else ""
         try:
-            st = _validate(sig, vc)
+            st = validate_signature(sig, vc)
         except Exception as exc:  # noqa: BLE001 - a malformed CMS blob raises anything
             if sig is emb:
                 raise fail(f"{prefix}the signature cannot be validated ({type(exc).__name__}: {exc})") from exc
             problems.append(f"{prefix}the signature cannot be validated ({type(exc).__name__})")
             signers.append(SignerInfo(role, str(sig.field_name), "", None, "BROKEN"))
             continue
-        found = _signature_problems(sig, st, data, last=int(sig.signed_revision) == last)
+        found = signature_problems(sig, st, data, last=int(sig.signed_revision) == last)
         untrusted: list[str] = []
         if st.intact and roots and not st.trusted:
             untrusted.append(_trust_problem(st.trust_problem_indic, roots, st.signing_cert))
@@ -489,44 +359,6 @@ def _info_items(view: Any) -> dict[str, str] | None:
         return None
 
 
-_HEX_STRING = re.compile(rb"<([0-9A-F]*|[0-9a-f]*)>")
-
-
-def _contents_problems(data: bytes, emb: Any) -> list[str]:
-    """The unsigned gap of the file must hold the CMS signature and nothing but zeros after it.
-
-    The byte range a PDF signature covers leaves out its own ``/Contents`` hex string,
-    which is reserved larger than the signature and padded. Nothing checks that padding
-    cryptographically, so it must be zeros: otherwise hundreds of bytes of a "signed"
-    file could be changed at will.
-    """
-    from asn1crypto import parser
-
-    try:
-        start, length, second, _ = (int(v) for v in emb.sig_object["/ByteRange"])
-    except (KeyError, TypeError, ValueError):
-        return ["the signature has no usable /ByteRange"]
-    gap = data[start + length : second]
-    if not _HEX_STRING.fullmatch(gap) or len(gap) % 2:
-        return ["the signature's /Contents is not one hex string in one letter case filling the "
-                "unsigned gap (the file was altered after signing)"]
-    raw = bytes.fromhex(gap[1:-1].decode("ascii"))
-    try:
-        _class, _method, _tag, header, body, trailer = parser.parse(raw, strict=False)
-    except ValueError:
-        return ["the signature's /Contents does not start with a DER-encoded CMS structure"]
-    used = len(header) + len(body) + len(trailer)
-    padding = raw[used:]
-    altered = [i for i, byte in enumerate(padding) if byte]
-    if not altered:
-        return []
-    first = start + length + 1 + 2 * (used + altered[0])
-    return [
-        f"{len(altered)} byte(s) of the unsigned padding after the CMS signature in /Contents are "
-        f"not zero (first at file offset {first}): the file was altered after signing"
-    ]
-
-
 def _check_attachments(
     reader: Any, problems: list[str]
 ) -> tuple[str | None, str | None, Any]:
@@ -586,29 +418,11 @@ _TRUST_PROBLEMS = {
 }
 
 
-_COVERAGE = {
-    "ENTIRE_REVISION": "it covers an earlier revision; bytes were appended after it",
-    "CONTIGUOUS_BLOCK_FROM_START": "it covers only the start of the file",
-    "UNCLEAR": "its byte range is irregular",
-}
-
-_MODIFICATIONS = {
-    "LTA_UPDATES": "validation data was added",
-    "FORM_FILLING": "form fields were filled in",
-    "ANNOTATIONS": "annotations were added",
-    "OTHER": "content or structure was changed",
-}
-
-
 def common_name(name: Any) -> str:
     """The common name of an asn1crypto ``Name``, else its readable form."""
     native = name.native if hasattr(name, "native") else {}
     value = native.get("common_name") if isinstance(native, dict) else None
     return str(value) if value else str(name.human_friendly)
-
-
-def _coverage_words(coverage: Any) -> str:
-    return _COVERAGE.get(getattr(coverage, "name", ""), "its coverage cannot be determined")
 
 
 def _trust_problem(indication: Any, roots: Sequence[Any], signer: Any) -> str:
