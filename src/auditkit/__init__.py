@@ -6,7 +6,7 @@ The public API is imported lazily so that ``import auditkit`` stays cheap:
 * :func:`open_bundle` (``auditkit.evidence``)
 * :func:`assess` (``auditkit.engine``)
 * :func:`render_report` (``auditkit.report``)
-* :func:`sign_pdf`, :func:`verify_report` (``auditkit.signing``)
+* :func:`sign_pdf`, :func:`cosign_pdf`, :func:`verify_report` (``auditkit.signing``)
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ _API = {
     "assess": "auditkit.engine",
     "render_report": "auditkit.report",
     "sign_pdf": "auditkit.signing",
+    "cosign_pdf": "auditkit.signing",
     "verify_report": "auditkit.signing",
 }
 

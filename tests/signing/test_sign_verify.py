@@ -37,7 +37,7 @@ def test_bt_with_test_timestamper(
     assert verdict.timestamp is not None
 
 
-def test_certification_no_changes(tmp_path: Path, keys: Keys, unsigned_pdf: bytes) -> None:
+def test_certification_allows_only_signatures(tmp_path: Path, keys: Keys, unsigned_pdf: bytes) -> None:
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.fields import MDPPerm
 
@@ -47,7 +47,8 @@ def test_certification_no_changes(tmp_path: Path, keys: Keys, unsigned_pdf: byte
     assert verdict.certified
     with out.open("rb") as handle:
         sig = PdfFileReader(handle).embedded_signatures[0]
-        assert sig.docmdp_level == MDPPerm.NO_CHANGES
+        # level 2: co-signatures may follow (auditkit cosign), content changes may not
+        assert sig.docmdp_level == MDPPerm.FILL_FORMS
 
 
 def test_visible_box_on_sign_off_page(signed_pdf: Path) -> None:

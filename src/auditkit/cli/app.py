@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "assessment": "auditkit.cli.assessment:assessment",
     "bundle": "auditkit.cli.bundle:bundle",
     "controls": "auditkit.cli.controls:controls",
+    "cosign": "auditkit.cli.report:cosign",
     "crosswalk": "auditkit.cli.crosswalk:crosswalk",
     "demo": "auditkit.cli.run:demo",
     "diff": "auditkit.cli.diff:diff",

@@ -1,4 +1,4 @@
-"""``auditkit report``, ``auditkit keys init`` and ``auditkit verify``: signed PDF audit reports.
+"""``auditkit report``, ``keys init``, ``cosign`` and ``verify``: signed PDF audit reports.
 
 Only ``click`` and the standard library are imported here; WeasyPrint, pyHanko and
 cryptography load inside the commands that need them.
@@ -67,7 +67,8 @@ _KEY_FILE_HELP = (
               help=_KEY_FILE_HELP)
 @click.option("--tsa-url", help="RFC 3161 time-stamp server: makes the signature PAdES B-T.")
 @click.option("--certify", is_flag=True,
-              help="Certification signature: no change to the document is allowed after it.")
+              help="Certification signature: after it only further signatures ('auditkit cosign') "
+                   "are allowed, no change to the content.")
 @click.option("--allow-integrity-failures", is_flag=True,
               help="Render results that record evidence failing its manifest hash or size (else exit 4); "
                    "the report states the failures on its cover and in the summary.")
@@ -268,6 +269,39 @@ def keys_init(out_dir: Path, org: str, signer_name: str | None, passphrase_file:
 
 
 @click.command()
+@click.argument("report_pdf", metavar="REPORT.pdf",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--role", type=click.Choice(["reviewer", "auditee"]), required=True,
+              help="reviewer: the engagement quality reviewer's countersignature; "
+                   "auditee: the audited organization's acknowledgement.")
+@click.option("--sign-key", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="PKCS#12 signing key (key and certificate, e.g. from 'auditkit keys init').")
+@click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help=_KEY_FILE_HELP)
+@click.option("--tsa-url", help="RFC 3161 time-stamp server: makes the co-signature PAdES B-T.")
+@click.option("-o", "--output", type=OUTPUT_FILE, metavar="FILE", required=True,
+              help="The co-signed PDF to write.")
+def cosign(report_pdf: Path, role: str, sign_key: Path, passphrase_file: Path | None,
+           tsa_url: str | None, output: Path) -> None:
+    """Add a co-signature to REPORT.pdf, a report the auditor has signed.
+
+    The signature goes in field auditkit-ROLE, with the role in its reason, as an
+    incremental update that adds only that signature: the auditor's signature and
+    the report's content stay as signed. Exit 3 if the report is unsigned, a
+    signature on it does not verify, or ROLE has signed already; 4 if the key
+    cannot be opened. Check the result with 'auditkit verify --require-roles'.
+    """
+    from ..signing.cosign import cosign_pdf
+    from ..signing.keys import load_signer
+
+    passphrase = _passphrase(passphrase_file, sign_key)
+    load_signer(sign_key, passphrase)
+    signed = cosign_pdf(report_pdf, output, role=role, p12=sign_key, passphrase=passphrase, tsa_url=tsa_url)
+    _say(f"co-signed as {role} ({signed.level}) by {signed.signer} in {signed.seconds * 1000:.0f} ms")
+    click.echo(str(output))
+
+
+@click.command()
 @click.argument("pdf", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--trust", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               multiple=True, help="Trusted CA certificate(s), PEM (repeatable).")
@@ -277,19 +311,25 @@ def keys_init(out_dir: Path, org: str, signer_name: str | None, passphrase_file:
 @click.option("--bundle-trust", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               multiple=True, help="CA certificate(s) (PEM, repeatable) the bundle's manifest.sig must "
                                   "verify against; without it the bundle signature is not checked.")
+@click.option("--require-roles", metavar="ROLE,...", default="",
+              help="Comma-separated roles that must have signed: auditor, reviewer, auditee.")
 @click.option("--against", metavar="SHA256",
               help="For an audience view: the full report's SHA-256 fingerprint it must come from.")
 @click.option("--full", "full_report", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="For an audience view: the signed full report it must come from (verified too).")
 def verify(pdf: Path, trust: tuple[Path, ...], bundle: Path | None, bundle_trust: tuple[Path, ...],
-           against: str | None, full_report: Path | None) -> None:
-    """Verify a signed report: signature intact and covering the whole file, trusted signer,
-    embedded results matching, and optionally the bundle.
+           require_roles: str, against: str | None, full_report: Path | None) -> None:
+    """Verify a signed report: every signature (the auditor's and any co-signature) intact and
+    trusted, nothing but signatures added after the auditor signed, the last signature covering
+    the whole file, embedded results matching, and optionally the bundle.
+
+    Every signer is listed with role, subject, signing time and status.
 
     With --bundle the bundle is re-verified in full (structure, manifest schema,
     every file's size and SHA-256, no unlisted file, the signature with
-    --bundle-trust) and must have the root hash the results name. Exit 0 when
-    everything holds; 4, with every reason, otherwise.
+    --bundle-trust) and must have the root hash the results name. With
+    --require-roles each role named must have signed. Exit 0 when everything
+    holds; 4, with every reason (missing roles named), otherwise.
 
     An audience view ('auditkit report --audience') is verified item by item: each
     disclosed item must match its salted commitment in the full report's commitment
@@ -301,7 +341,8 @@ def verify(pdf: Path, trust: tuple[Path, ...], bundle: Path | None, bundle_trust
 
     if bundle_trust and bundle is None:
         raise UsageError("--bundle-trust needs --bundle")
+    roles = [r.strip() for r in require_roles.split(",") if r.strip()]
     verdict = verify_report(pdf, trust=list(trust), bundle=bundle, bundle_trust=list(bundle_trust),
-                            against=against, full=full_report)
+                            require_roles=roles, against=against, full=full_report)
     for line in verdict.lines():
         click.echo(line)

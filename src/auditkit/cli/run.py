@@ -28,7 +28,8 @@ def _limits(workers: int, memory_mb: int, timeout: float) -> Any:
 @click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="File whose first line is the key passphrase (else $AUDITKIT_KEY_PASSPHRASE, else a prompt).")
 @click.option("--tsa-url", help="RFC 3161 time-stamp server: makes the signature PAdES B-T.")
-@click.option("--certify", is_flag=True, help="Certification signature allowing no later changes.")
+@click.option("--certify", is_flag=True,
+              help="Certification signature: only further signatures (auditkit cosign) allowed after it.")
 @click.option("--controls", type=click.Path(exists=True, path_type=Path), help="Catalog folder (default: shipped).")
 @click.option("--profile", help="Profile name or path.")
 @click.option("--assessment", type=click.Path(exists=True, dir_okay=False, path_type=Path),

@@ -12,9 +12,11 @@ _API = {
     "load_signer": "auditkit.signing.keys",
     "KeySet": "auditkit.signing.keys",
     "sign_pdf": "auditkit.signing.pades",
+    "cosign_pdf": "auditkit.signing.cosign",
     "SignatureInfo": "auditkit.signing.pades",
     "verify_report": "auditkit.signing.verify",
     "ReportVerification": "auditkit.signing.verify",
+    "SignerInfo": "auditkit.signing.signatures",
 }
 
 __all__ = sorted(_API)

@@ -3,7 +3,8 @@
 :func:`sign_pdf` appends one signature to a PDF as an incremental update:
 PAdES B-B by default, B-T when a time-stamp authority is given (a URL, or any
 pyHanko ``TimeStamper`` for tests), optionally a certification signature that
-allows no further changes (DocMDP level 1). The visible signature box sits on the
+allows no change but further signatures (DocMDP level 2, so a reviewer and the
+auditee can co-sign with :func:`auditkit.signing.cosign.cosign_pdf`). The visible signature box sits on the
 sign-off page where the report template reserved it (the named destination
 ``auditkit-signature``), or at the bottom left of the last page of any other PDF;
 it names the signer and the signing time, in DejaVu Sans when ``uharfbuzz`` is
@@ -45,7 +46,7 @@ class SignatureInfo:
     level: str
     """``PAdES B-B`` or ``PAdES B-T``."""
     certified: bool
-    """True for a certification signature (DocMDP: no changes allowed)."""
+    """True for a certification signature (DocMDP: only further signatures allowed)."""
     signer: str
     """The signing certificate's subject, RFC 4514."""
     signing_time: dt.datetime
@@ -231,7 +232,7 @@ def sign_pdf(
     """Sign ``input`` (PDF bytes or a path) with the key in ``p12`` and write ``output`` atomically.
 
     ``tsa_url`` or ``timestamper`` makes the signature PAdES B-T; ``certify`` makes it a
-    certification signature that permits no changes. ``box``/``page`` override where the
+    certification signature that permits no change but further signatures. ``box``/``page`` override where the
     visible signature goes (PDF points, origin bottom-left; page index, -1 for the last).
     """
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -247,14 +248,7 @@ def sign_pdf(
     if not data.startswith(b"%PDF-"):
         where = str(input) if isinstance(input, Path) else None
         raise InvalidInputError("not a PDF file", where=where)
-    try:
-        signer = signers.SimpleSigner.load_pkcs12_data(data_or_path(p12), [], passphrase or None)
-    except ValueError as exc:
-        raise IntegrityError(
-            "cannot open the PKCS#12 signing key (wrong passphrase or damaged file)",
-            where=str(p12),
-            hint="check --passphrase-file / AUDITKIT_KEY_PASSPHRASE",
-        ) from exc
+    signer = load_pkcs12_signer(p12, passphrase)
     if tsa_url and timestamper is None:
         from pyhanko.sign.timestamps import HTTPTimeStamper
 
@@ -295,7 +289,8 @@ def sign_pdf(
             md_algorithm="sha256",
             subfilter=fields.SigSeedSubFilter.PADES,
             certify=certify,
-            docmdp_permissions=fields.MDPPerm.NO_CHANGES,
+            # level 2: co-signatures may follow, any content change breaks the certification
+            docmdp_permissions=fields.MDPPerm.FILL_FORMS,
             reason=reason,
             location=location,
         )
@@ -326,6 +321,20 @@ def sign_pdf(
         signing_time=dt.datetime.now(dt.UTC),
         seconds=seconds,
     )
+
+
+def load_pkcs12_signer(p12: Path, passphrase: bytes | None) -> Any:
+    """pyHanko's ``SimpleSigner`` for the key in ``p12``; a wrong passphrase is an integrity error."""
+    from pyhanko.sign import signers
+
+    try:
+        return signers.SimpleSigner.load_pkcs12_data(data_or_path(p12), [], passphrase or None)
+    except ValueError as exc:
+        raise IntegrityError(
+            "cannot open the PKCS#12 signing key (wrong passphrase or damaged file)",
+            where=str(p12),
+            hint="check --passphrase-file / AUDITKIT_KEY_PASSPHRASE",
+        ) from exc
 
 
 def data_or_path(p12: Path) -> bytes:

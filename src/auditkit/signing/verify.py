@@ -4,37 +4,39 @@
 raises one :class:`~auditkit.errors.IntegrityError` listing them all; it returns a
 :class:`ReportVerification` only when everything holds:
 
-* the file parses and holds exactly one signature, in the expected field;
-* the signature is cryptographically intact and valid, and covers the *entire*
-  file: no byte and no incremental update after it, and nothing but zeros after
-  the CMS blob in the unsigned ``/Contents`` padding (pyHanko's ``bottom_line``
-  tolerates later updates, so coverage and revision are checked here);
-* the signer's chain ends at a trusted root (``trust``), key usage allows signing,
+* the file parses and holds the auditor's signature in the expected field, and no
+  other signature but co-signatures (``auditkit-reviewer``, ``auditkit-auditee``,
+  see :mod:`.cosign`) made after it;
+* every signature is cryptographically intact and valid, with nothing but zeros
+  after the CMS blob in its unsigned ``/Contents`` padding; the last one covers the
+  *entire* file (no byte and no incremental update after it); every update after the
+  auditor's signature is one signature, and pyHanko's difference analysis finds
+  nothing but signatures added (pyHanko's ``bottom_line`` tolerates later updates,
+  so coverage and revisions are checked here);
+* each signer's chain ends at a trusted root (``trust``), key usage allows signing,
   and a time-stamp token, if any, is intact and trusted too;
 * the embedded ``results.json`` is present once and its SHA-256 equals the digest
   recorded at render time in the document information (covered by the signature),
   and likewise ``manifest.yaml`` when its digest was recorded;
 * with ``bundle``, the bundle passes the full verification of ``auditkit bundle
   verify`` (:mod:`.recheck`) and its root hash (and verified signer, if recorded)
-  equals the one the results name.
+  equals the one the results name;
+* every role in ``require_roles`` has signed.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
-import io
 import json
-import logging
-import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import IntegrityError, UsageError
 from .pades import DEFAULT_FIELD
+from .signatures import SignerInfo, known_roles, revision_problems, role_of, signature_problems, validate_signature
 
 RESULTS_NAME = "results.json"
 MANIFEST_NAME = "manifest.yaml"
@@ -80,6 +82,8 @@ class ReportVerification:
     """Evidence files the results record as failing their hash (assessed anyway)."""
     view: Any = None
     """For an audience view, its :class:`~auditkit.signing.views.ViewVerification` (no results then)."""
+    signers: tuple[SignerInfo, ...] = ()
+    """Every signature on the report, the auditor's first, co-signatures after it."""
 
     def lines(self) -> list[str]:
         """A human summary, one fact a line."""
@@ -90,9 +94,15 @@ class ReportVerification:
             f"  trusted via: {self.trust_anchor}",
             f"  CA:          sha256:{self.trust_anchor_sha256}",
             f"  level:       {self.level}"
-            + (" (certified, no changes allowed)" if self.certified else ""),
-            "  coverage:    entire file, no later updates; signature padding all zeros",
+            + (" (certified, only further signatures allowed)" if self.certified else ""),
+            "  coverage:    entire file, no later updates; signature padding all zeros"
+            if len(self.signers) < 2 else
+            "  coverage:    the last signature covers the entire file; every update after the "
+            "auditor's adds one signature and nothing else; signature padding all zeros",
         ]
+        if self.signers:
+            out.append(f"  signatures:  {len(self.signers)}")
+            out.extend(f"    {signer.line()}" for signer in self.signers)
         if self.timestamp is not None:
             out.append(f"  time-stamp:  {self.timestamp.isoformat()} (TSA)")
         elif self.signing_time is not None:
@@ -115,19 +125,6 @@ class ReportVerification:
                 f"states: {', '.join(self.integrity_failures)}"
             )
         return out
-
-
-@contextlib.contextmanager
-def _quiet(*loggers: str) -> Iterator[None]:
-    """Silence library loggers (their failures become our problem lines instead)."""
-    saved = [(logging.getLogger(name), logging.getLogger(name).level) for name in loggers]
-    for logger, _ in saved:
-        logger.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        for logger, level in saved:
-            logger.setLevel(level)
 
 
 def _load_trust(trust: Path | Sequence[Path] | None) -> list[Any]:
@@ -198,18 +195,22 @@ def verify_report(
     field_name: str = DEFAULT_FIELD,
     against: str | None = None,
     full: Path | None = None,
+    require_roles: Sequence[str] = (),
 ) -> ReportVerification:
-    """Verify a signed report; raise :class:`IntegrityError` with every failed check as lines.
+    """Verify a signed report and every co-signature on it; raise :class:`IntegrityError` listing
+    every failed check, one a line. ``require_roles`` names roles that must have signed.
 
     An audience view (``auditkit report --audience``) has no results: its disclosures are
     proven instead (:mod:`.views`), and its full report fingerprint checked against
     ``against`` or the full report ``full`` when given.
     """
-    from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.validation import validate_pdf_signature
-    from pyhanko.sign.validation.status import SignatureCoverageLevel
     from pyhanko_certvalidator import ValidationContext
 
+    from .objstm import open_reader
+
+    unknown = [r for r in require_roles if r not in known_roles()]
+    if unknown:
+        raise UsageError(f"unknown role(s) {', '.join(unknown)} (roles: {', '.join(known_roles())})")
     pdf = Path(pdf)
     roots = _load_trust(trust)
     try:
@@ -227,58 +228,63 @@ def verify_report(
     if not data.startswith(b"%PDF-"):
         raise fail("not a PDF file")
     try:
-        reader = PdfFileReader(io.BytesIO(data), strict=True)
+        reader = open_reader(data, strict=True)
         signatures = list(reader.embedded_signatures)
     except Exception as exc:  # noqa: BLE001 - any parse failure means the file is damaged
         raise fail(f"the PDF cannot be parsed ({type(exc).__name__}: {str(exc)[:200]})") from exc
     if not signatures:
         raise fail("the report is not signed")
-    if len(signatures) != 1:
-        names = ", ".join(str(s.field_name) for s in signatures)
-        problems.append(f"expected exactly one signature, found {len(signatures)} ({names})")
     matching = [s for s in signatures if s.field_name == field_name]
     if not matching:
         raise fail(f"no signature in field {field_name!r}")
     emb = matching[0]
+    several = len(signatures) > 1
+    for other in signatures:
+        if other.field_name != field_name and role_of(str(other.field_name)) is None:
+            problems.append(f"a signature in field {str(other.field_name)!r} is not an auditkit role's "
+                            f"(only {DEFAULT_FIELD} and auditkit-<role> are)")
+        elif several and int(other.signed_revision) < int(emb.signed_revision):
+            problems.append(f"the {role_of(str(other.field_name))} signature precedes the auditor's")
 
-    problems.extend(_contents_problems(data, emb))
+    problems.extend(revision_problems(reader, signatures))
     if not roots:
         problems.append("no trust anchor given: the signer cannot be trusted (pass --trust CA.pem)")
     vc = ValidationContext(trust_roots=roots, allow_fetching=False)
-    try:
-        with _quiet("pyhanko", "pyhanko_certvalidator"):
-            status = validate_pdf_signature(emb, signer_validation_context=vc)
-    except Exception as exc:  # noqa: BLE001 - a malformed CMS blob raises anything
-        raise fail(f"the signature cannot be validated ({type(exc).__name__}: {exc})") from exc
-
-    certified = emb.docmdp_level is not None
-    if not status.intact:
-        # the digest is all there is to say: pyHanko judges nothing else of a broken signature
-        problems.append("the signed bytes were changed after signing (digest mismatch)")
-    else:
-        if not status.valid:
-            problems.append("the signature value does not verify against the signer's key")
-        if roots and not status.trusted:
-            problems.append(_trust_problem(status.trust_problem_indic, roots, status.signing_cert))
-        if status.revoked:
-            problems.append("the signer's certificate is revoked")
-    if status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
-        problems.append(f"the signature does not cover the entire file ({_coverage_words(status.coverage)})")
-    revisions = reader.xrefs.total_revisions
-    if emb.signed_revision != revisions - 1:
-        later = revisions - 1 - emb.signed_revision
-        problems.append(f"{later} incremental update(s) were appended after the signature")
-    level = status.modification_level
-    if status.intact and (level is None or level.value != 0):
-        change = _MODIFICATIONS.get(getattr(level, "name", ""), "changes of an unknown kind")
-        problems.append(f"the document was changed after signing ({change})")
-    if certified and status.docmdp_ok is False:
-        problems.append("the changes after signing break the certification (it allows no changes)")
-    if status.intact and not status.seed_value_ok:
-        problems.append("the signature breaks its field's seed-value constraints")
+    last = max(int(s.signed_revision) for s in signatures)
+    signers: list[SignerInfo] = []
+    status = None
+    for sig in sorted(signatures, key=lambda s: int(s.signed_revision)):
+        role = role_of(str(sig.field_name)) or str(sig.field_name)
+        prefix = f"{role} signature: " if several else ""
+        try:
+            st = validate_signature(sig, vc)
+        except Exception as exc:  # noqa: BLE001 - a malformed CMS blob raises anything
+            if sig is emb:
+                raise fail(f"{prefix}the signature cannot be validated ({type(exc).__name__}: {exc})") from exc
+            problems.append(f"{prefix}the signature cannot be validated ({type(exc).__name__})")
+            signers.append(SignerInfo(role, str(sig.field_name), "", None, "BROKEN"))
+            continue
+        found = signature_problems(sig, st, data, last=int(sig.signed_revision) == last)
+        untrusted: list[str] = []
+        if st.intact and roots and not st.trusted:
+            untrusted.append(_trust_problem(st.trust_problem_indic, roots, st.signing_cert))
+        ts = st.timestamp_validity
+        if st.intact and ts is not None and roots and not ts.trusted:
+            untrusted.append("the signature time-stamp token is not trusted")
+        problems.extend(prefix + p for p in [*found, *untrusted])
+        subject = st.signing_cert.subject.human_friendly if st.signing_cert is not None else ""
+        state = ("BROKEN" if found else "valid, NOT trusted" if untrusted
+                 else "valid, trusted" if roots else "valid, trust not checked")
+        signers.append(SignerInfo(role, str(sig.field_name), subject, st.signer_reported_dt, state,
+                                  ts.timestamp if ts is not None else None))
+        if sig is emb:
+            status = st
+    assert status is not None
+    present = {s.role for s in signers}
+    missing = [r for r in require_roles if r not in present]
+    if missing:
+        problems.append(f"required signature(s) missing: {', '.join(missing)}")
     ts = status.timestamp_validity
-    if ts is not None and not (ts.intact and ts.valid and ts.trusted):
-        problems.append("the signature time-stamp token is not intact, valid and trusted")
 
     view = None
     try:
@@ -286,6 +292,8 @@ def verify_report(
         is_view = AUDIENCE_KEY in info
     except Exception:  # noqa: BLE001 - damaged trailer: the attachment checks say so
         info, is_view = {}, False
+    # the attachments as the auditor signed them, and as a reader sees them now
+    signed_view = reader.get_historical_resolver(int(emb.signed_revision)) if several else reader
     if is_view:
         from .views import check_view
 
@@ -298,11 +306,18 @@ def verify_report(
                                                                           else list(trust or []))],
                           against=against, full=full)
         results_digest, manifest_digest, recorded = None, None, None
-    elif against is not None or full is not None:
-        problems.append("--against and --full apply to audience views; this is a full report")
-        results_digest, manifest_digest, recorded = _check_attachments(reader, problems)
     else:
-        results_digest, manifest_digest, recorded = _check_attachments(reader, problems)
+        if against is not None or full is not None:
+            problems.append("--against and --full apply to audience views; this is a full report")
+        results_digest, manifest_digest, recorded = _check_attachments(signed_view, problems)
+        if several:
+            now: list[str] = []
+            _check_attachments(reader, now)
+            problems.extend(f"in the latest revision: {p}" for p in now if p not in problems)
+    # pyHanko's diff policy lets /Info change with any update; auditkit's digests live there
+    if several and _info_items(signed_view) != _info_items(reader):
+        problems.append("the document information (title, recorded digests) was changed after "
+                        "the auditor signed")
     bundle_root = _results_root_hash(recorded)
     recorded_bundle = recorded.get("bundle") if isinstance(recorded, dict) else None
     recorded_bundle = recorded_bundle if isinstance(recorded_bundle, dict) else {}
@@ -327,7 +342,7 @@ def verify_report(
             view.commitments_signer_sha256 != hashlib.sha256(status.signing_cert.dump()).hexdigest():
         problems.append("the commitment list is signed by another certificate than the view")
     if problems:
-        raise fail()
+        raise _failure(pdf, problems, signers)
     cert = status.signing_cert
     path = status.validation_path
     anchor = path.trust_anchor.authority.name.human_friendly if path is not None else ""
@@ -340,7 +355,7 @@ def verify_report(
         trust_anchor=anchor,
         trust_anchor_sha256=hashlib.sha256(anchor_cert.dump()).hexdigest() if anchor_cert is not None else "",
         level="PAdES B-T" if ts is not None else "PAdES B-B",
-        certified=certified,
+        certified=emb.docmdp_level is not None,
         signing_time=status.signer_reported_dt,
         timestamp=ts.timestamp if ts is not None else None,
         results_sha256=results_digest or "",
@@ -350,45 +365,38 @@ def verify_report(
         bundle_checks=tuple(bundle_checks),
         integrity_failures=failing,
         view=view,
+        signers=tuple(signers),
     )
 
 
-_HEX_STRING = re.compile(rb"<([0-9A-F]*|[0-9a-f]*)>")
+def _info_dict(view: Any) -> Any:
+    """The document information dictionary as of ``view``'s revision (a reader or a historical view).
 
-
-def _contents_problems(data: bytes, emb: Any) -> list[str]:
-    """The unsigned gap of the file must hold the CMS signature and nothing but zeros after it.
-
-    The byte range a PDF signature covers leaves out its own ``/Contents`` hex string,
-    which is reserved larger than the signature and padded. Nothing checks that padding
-    cryptographically, so it must be zeros: otherwise hundreds of bytes of a "signed"
-    file could be changed at will.
+    The trailer's ``/Info`` reference is bound to the reader, so it is resolved in ``view`` here;
+    following it directly would read the latest revision's dictionary.
     """
-    from asn1crypto import parser
+    from pyhanko.pdf_utils import generic
 
+    trailer = view.trailer_view
+    if "/Info" not in trailer:
+        return {}
+    raw = trailer.raw_get("/Info")
+    if isinstance(raw, generic.IndirectObject):
+        return view.get_object(raw.reference)
+    return raw
+
+
+_SIGNER_UPDATED_INFO = frozenset({"/ModDate", "/Producer"})
+"""What a signing tool updates in the document information with every signature."""
+
+
+def _info_items(view: Any) -> dict[str, str] | None:
+    """The document information without the entries each signature update may rewrite."""
     try:
-        start, length, second, _ = (int(v) for v in emb.sig_object["/ByteRange"])
-    except (KeyError, TypeError, ValueError):
-        return ["the signature has no usable /ByteRange"]
-    gap = data[start + length : second]
-    if not _HEX_STRING.fullmatch(gap) or len(gap) % 2:
-        return ["the signature's /Contents is not one hex string in one letter case filling the "
-                "unsigned gap (the file was altered after signing)"]
-    raw = bytes.fromhex(gap[1:-1].decode("ascii"))
-    try:
-        _class, _method, _tag, header, body, trailer = parser.parse(raw, strict=False)
-    except ValueError:
-        return ["the signature's /Contents does not start with a DER-encoded CMS structure"]
-    used = len(header) + len(body) + len(trailer)
-    padding = raw[used:]
-    altered = [i for i, byte in enumerate(padding) if byte]
-    if not altered:
-        return []
-    first = start + length + 1 + 2 * (used + altered[0])
-    return [
-        f"{len(altered)} byte(s) of the unsigned padding after the CMS signature in /Contents are "
-        f"not zero (first at file offset {first}): the file was altered after signing"
-    ]
+        info = _info_dict(view)
+        return {str(key): str(value) for key, value in info.items() if str(key) not in _SIGNER_UPDATED_INFO}
+    except Exception:  # noqa: BLE001 - a damaged dictionary differs from any readable one
+        return None
 
 
 def _check_attachments(
@@ -397,7 +405,7 @@ def _check_attachments(
     """Check the embedded results (and manifest) against the digests recorded in the document."""
     try:
         files = embedded_files(reader)
-        info = reader.trailer["/Info"] if "/Info" in reader.trailer else {}
+        info = _info_dict(reader)
     except Exception as exc:  # noqa: BLE001 - damaged name tree or stream
         problems.append(f"the embedded files cannot be read ({type(exc).__name__})")
         return None, None, None
@@ -456,29 +464,11 @@ _TRUST_PROBLEMS = {
 }
 
 
-_COVERAGE = {
-    "ENTIRE_REVISION": "it covers an earlier revision; bytes were appended after it",
-    "CONTIGUOUS_BLOCK_FROM_START": "it covers only the start of the file",
-    "UNCLEAR": "its byte range is irregular",
-}
-
-_MODIFICATIONS = {
-    "LTA_UPDATES": "validation data was added",
-    "FORM_FILLING": "form fields were filled in",
-    "ANNOTATIONS": "annotations were added",
-    "OTHER": "content or structure was changed",
-}
-
-
 def common_name(name: Any) -> str:
     """The common name of an asn1crypto ``Name``, else its readable form."""
     native = name.native if hasattr(name, "native") else {}
     value = native.get("common_name") if isinstance(native, dict) else None
     return str(value) if value else str(name.human_friendly)
-
-
-def _coverage_words(coverage: Any) -> str:
-    return _COVERAGE.get(getattr(coverage, "name", ""), "its coverage cannot be determined")
 
 
 def _trust_problem(indication: Any, roots: Sequence[Any], signer: Any) -> str:
@@ -496,8 +486,9 @@ def _trust_problem(indication: Any, roots: Sequence[Any], signer: Any) -> str:
 class ReportVerificationError(IntegrityError):
     """Verification failed; ``problems`` holds every reason, one a line."""
 
-    def __init__(self, pdf: Path, problems: Sequence[str]):
+    def __init__(self, pdf: Path, problems: Sequence[str], signers: Sequence[SignerInfo] = ()):
         self.problems = list(problems)
+        self.signers = list(signers)
         count = len(self.problems)
         super().__init__(
             f"verification FAILED, {count} problem{'s' if count != 1 else ''}",
@@ -508,8 +499,10 @@ class ReportVerificationError(IntegrityError):
     @property
     def lines(self) -> list[str]:
         where = self.where or ""
-        return [*(f"{where}: {problem}" for problem in self.problems), self.render()]
+        # a single signature is the one every problem is about; several are listed first
+        listed = [f"{where}: signature {s.line()}" for s in self.signers] if len(self.signers) > 1 else []
+        return [*listed, *(f"{where}: {problem}" for problem in self.problems), self.render()]
 
 
-def _failure(pdf: Path, reasons: list[str]) -> ReportVerificationError:
-    return ReportVerificationError(pdf, reasons)
+def _failure(pdf: Path, reasons: list[str], signers: Sequence[SignerInfo] = ()) -> ReportVerificationError:
+    return ReportVerificationError(pdf, reasons, signers)
