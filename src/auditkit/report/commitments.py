@@ -33,6 +33,19 @@ COMMITMENTS_NAME = "commitments.json"
 DISCLOSURES_NAME = "disclosures.json"
 COMMITMENTS_SIG_NAME = "commitments.p7s"
 SOURCE_NAME = "source.json"
+COMMITMENTS_KEY = "AuditkitCommitmentsSHA256"
+"""Document-information key (without the PDF name's slash) of ``commitments.json``'s SHA-256."""
+AUDIENCE_KEY = "AuditkitAudience"
+"""Document-information key marking an audience view, and naming its audience."""
+FULL_REPORT_KEY = "AuditkitFullReportSHA256"
+"""Document-information key of a view: the SHA-256 of the full report it came from."""
+VIEW_DIGEST_KEYS = {
+    DISCLOSURES_NAME: "AuditkitDisclosuresSHA256",
+    COMMITMENTS_NAME: COMMITMENTS_KEY,
+    COMMITMENTS_SIG_NAME: "AuditkitCommitmentsSigSHA256",
+    SOURCE_NAME: "AuditkitSourceSHA256",
+}
+"""Document-information key recording the SHA-256 of each attachment of a view."""
 SALTS_SUFFIX = ".salts.json"
 SALT_BYTES = 16
 AUDIENCES = ("public", "auditee", "regulator")

@@ -31,6 +31,7 @@ from ..errors import IntegrityError, InternalError, InvalidInputError
 from ..fsio import write_bytes, write_text
 from ..results import crosswalk
 from ..results.model import IntegrityFailure, Results
+from . import commitments as cm
 from .env import make_environment, template_dir
 from .messages import steps
 
@@ -40,8 +41,6 @@ PDF_VARIANT = "pdf/a-3b"
 STYLESHEET = "report.css"
 RESULTS_NAME = "results.json"
 MANIFEST_NAME = "manifest.yaml"
-COMMITMENTS_NAME = "commitments.json"
-COMMITMENTS_KEY = "AuditkitCommitmentsSHA256"
 DRAFT_KEY = "AuditkitDraft"
 """Document-information key marking an unsigned draft rendering (``sign_pdf`` refuses those)."""
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
@@ -343,10 +342,10 @@ def _write_with_attachments(
             )
         )
     if commitments:
-        document.metadata.custom[COMMITMENTS_KEY] = hashlib.sha256(commitments).hexdigest()
+        document.metadata.custom[cm.COMMITMENTS_KEY] = hashlib.sha256(commitments).hexdigest()
         attachments.append(
             weasyprint.Attachment(
-                string=commitments, name=COMMITMENTS_NAME,
+                string=commitments, name=cm.COMMITMENTS_NAME,
                 description="Salted commitments to each disclosable item (audience views)",
                 created=moment, modified=moment, relationship="Data",
             )

@@ -33,15 +33,6 @@ from .env import make_environment, template_dir
 from .messages import steps
 
 TEMPLATE = "view.html.j2"
-AUDIENCE_KEY = "AuditkitAudience"
-FULL_REPORT_KEY = "AuditkitFullReportSHA256"
-DIGEST_KEYS = {
-    cm.DISCLOSURES_NAME: "AuditkitDisclosuresSHA256",
-    cm.COMMITMENTS_NAME: "AuditkitCommitmentsSHA256",
-    cm.COMMITMENTS_SIG_NAME: "AuditkitCommitmentsSigSHA256",
-    cm.SOURCE_NAME: "AuditkitSourceSHA256",
-}
-"""Document-information key recording the SHA-256 of each attachment of a view."""
 
 
 @dataclass(frozen=True)
@@ -156,13 +147,13 @@ def render_view(
     with _captured_warnings() as collected, _source_date_epoch(moment), steps(progress):
         document = weasyprint.HTML(string=html, base_url=folder.resolve().as_uri() + "/",
                                    url_fetcher=make_fetcher(folder)).render()
-        document.metadata.custom[AUDIENCE_KEY] = audience
-        document.metadata.custom[FULL_REPORT_KEY] = fingerprint
+        document.metadata.custom[cm.AUDIENCE_KEY] = audience
+        document.metadata.custom[cm.FULL_REPORT_KEY] = fingerprint
         if not signed:
             from .render import DRAFT_KEY
 
             document.metadata.custom[DRAFT_KEY] = "unsigned draft"
-        for name, key in DIGEST_KEYS.items():
+        for name, key in cm.VIEW_DIGEST_KEYS.items():
             document.metadata.custom[key] = hashlib.sha256(attachments[name]).hexdigest()
         if "manifest.yaml" in attachments:
             document.metadata.custom["AuditkitManifestSHA256"] = hashlib.sha256(

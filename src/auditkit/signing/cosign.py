@@ -12,21 +12,21 @@ when the role has signed already.
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import InternalError, InvalidInputError
-from ..fsio import write_bytes
 from .pades import (
     DEFAULT_FIELD,
     SignatureInfo,
     _pdf17_signer_class,
     _read_input,
     _refresh_asn1_oid_maps,
+    http_timestamper,
     load_pkcs12_signer,
+    write_signed,
 )
 
 if TYPE_CHECKING:
@@ -94,10 +94,7 @@ def cosign_pdf(
         raise InvalidInputError(f"its signatures do not verify: {problems[0]}", where=where,
                                 hint="run auditkit verify on it")
     signer = load_pkcs12_signer(p12, passphrase)
-    if tsa_url and timestamper is None:
-        from pyhanko.sign.timestamps import HTTPTimeStamper
-
-        timestamper = HTTPTimeStamper(tsa_url, timeout=30)
+    timestamper = http_timestamper(tsa_url, timestamper)
     started = time.perf_counter()
     try:
         meta = signers.PdfSignatureMetadata(
@@ -116,18 +113,8 @@ def cosign_pdf(
         raise InvalidInputError(f"cannot co-sign this PDF: {exc}", where=where) from exc
     except OSError as exc:
         raise InternalError(f"time-stamping failed: {exc}", where=tsa_url, hint="check --tsa-url") from exc
-    seconds = time.perf_counter() - started
-    write_bytes(Path(output), signed.getvalue())
-    cert = signer.signing_cert
-    return SignatureInfo(
-        output=Path(output),
-        field_name=field_name,
-        level="PAdES B-T" if timestamper is not None else "PAdES B-B",
-        certified=False,
-        signer=cert.subject.human_friendly if cert is not None else "",
-        signing_time=dt.datetime.now(dt.UTC),
-        seconds=seconds,
-    )
+    return write_signed(signed.getvalue(), output, field_name=field_name, certified=False,
+                        signer=signer, timestamped=timestamper is not None, started=started)
 
 
 def _has_field(reader: object, name: str) -> bool:

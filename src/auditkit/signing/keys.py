@@ -228,23 +228,32 @@ def init_keys(
     )
 
 
+def read_pkcs12(p12: Path) -> bytes:
+    """The PKCS#12 file's bytes; a file that cannot be read is a usage error."""
+    try:
+        return Path(p12).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read the signing key: {exc.strerror}", where=str(p12)) from exc
+
+
+def unopenable_pkcs12(p12: Path) -> IntegrityError:
+    """The error for a PKCS#12 file that does not open (wrong passphrase or damaged file)."""
+    return IntegrityError(
+        "cannot open the PKCS#12 signing key (wrong passphrase or damaged file)",
+        where=str(p12),
+        hint="check --passphrase-file / AUDITKIT_KEY_PASSPHRASE",
+    )
+
+
 def load_signer(p12: Path, passphrase: bytes | None) -> LoadedSigner:
     """Read a PKCS#12 file; a wrong passphrase or a damaged file is an :class:`IntegrityError`."""
     from cryptography.hazmat.primitives.asymmetric import ec, rsa
     from cryptography.hazmat.primitives.serialization import pkcs12
 
     try:
-        data = Path(p12).read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read the signing key: {exc.strerror}", where=str(p12)) from exc
-    try:
-        key, cert, chain = pkcs12.load_key_and_certificates(data, passphrase or None)
+        key, cert, chain = pkcs12.load_key_and_certificates(read_pkcs12(p12), passphrase or None)
     except ValueError as exc:
-        raise IntegrityError(
-            "cannot open the PKCS#12 signing key (wrong passphrase or damaged file)",
-            where=str(p12),
-            hint="check --passphrase-file / AUDITKIT_KEY_PASSPHRASE",
-        ) from exc
+        raise unopenable_pkcs12(p12) from exc
     if key is None or cert is None:
         raise IntegrityError(
             "the PKCS#12 file holds no private key and certificate", where=str(p12)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import IntegrityError, InternalError, InvalidInputError, UsageError
+from ..errors import InternalError, InvalidInputError, UsageError
 from ..fsio import write_bytes
 
 if TYPE_CHECKING:
@@ -249,11 +249,7 @@ def sign_pdf(
         where = str(input) if isinstance(input, Path) else None
         raise InvalidInputError("not a PDF file", where=where)
     signer = load_pkcs12_signer(p12, passphrase)
-    if tsa_url and timestamper is None:
-        from pyhanko.sign.timestamps import HTTPTimeStamper
-
-        timestamper = HTTPTimeStamper(tsa_url, timeout=30)
-
+    timestamper = http_timestamper(tsa_url, timestamper)
     started = time.perf_counter()
     try:
         writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
@@ -309,14 +305,32 @@ def sign_pdf(
         raise InternalError(
             f"time-stamping failed: {exc}", where=tsa_url, hint="check --tsa-url"
         ) from exc
+    return write_signed(signed.getvalue(), output, field_name=field_name, certified=certify,
+                        signer=signer, timestamped=timestamper is not None, started=started)
+
+
+def http_timestamper(tsa_url: str | None, timestamper: TimeStamper | None) -> TimeStamper | None:
+    """``timestamper`` if given, else a time-stamp client of ``tsa_url`` (if any)."""
+    if tsa_url and timestamper is None:
+        from pyhanko.sign.timestamps import HTTPTimeStamper
+
+        return HTTPTimeStamper(tsa_url, timeout=30)
+    return timestamper
+
+
+def write_signed(
+    signed: bytes, output: Path, *, field_name: str, certified: bool, signer: Any, timestamped: bool,
+    started: float,
+) -> SignatureInfo:
+    """Write the ``signed`` PDF to ``output`` atomically and describe the signature just made."""
     seconds = time.perf_counter() - started
-    write_bytes(Path(output), signed.getvalue())
+    write_bytes(Path(output), signed)
     cert = signer.signing_cert
     return SignatureInfo(
         output=Path(output),
         field_name=field_name,
-        level="PAdES B-T" if timestamper is not None else "PAdES B-B",
-        certified=certify,
+        level="PAdES B-T" if timestamped else "PAdES B-B",
+        certified=certified,
         signer=cert.subject.human_friendly if cert is not None else "",
         signing_time=dt.datetime.now(dt.UTC),
         seconds=seconds,
@@ -327,19 +341,9 @@ def load_pkcs12_signer(p12: Path, passphrase: bytes | None) -> Any:
     """pyHanko's ``SimpleSigner`` for the key in ``p12``; a wrong passphrase is an integrity error."""
     from pyhanko.sign import signers
 
+    from .keys import read_pkcs12, unopenable_pkcs12
+
     try:
-        return signers.SimpleSigner.load_pkcs12_data(data_or_path(p12), [], passphrase or None)
+        return signers.SimpleSigner.load_pkcs12_data(read_pkcs12(p12), [], passphrase or None)
     except ValueError as exc:
-        raise IntegrityError(
-            "cannot open the PKCS#12 signing key (wrong passphrase or damaged file)",
-            where=str(p12),
-            hint="check --passphrase-file / AUDITKIT_KEY_PASSPHRASE",
-        ) from exc
-
-
-def data_or_path(p12: Path) -> bytes:
-    """The PKCS#12 file's bytes; a missing file is a usage error."""
-    try:
-        return Path(p12).read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read the signing key: {exc.strerror}", where=str(p12)) from exc
+        raise unopenable_pkcs12(p12) from exc

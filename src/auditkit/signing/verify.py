@@ -43,9 +43,6 @@ MANIFEST_NAME = "manifest.yaml"
 INFO_RESULTS_DIGEST = "/AuditkitResultsSHA256"
 INFO_MANIFEST_DIGEST = "/AuditkitManifestSHA256"
 MAX_PDF_BYTES = 512 * 1024 * 1024
-AUDIENCE_KEY = "/AuditkitAudience"
-COMMITMENTS_NAME = "commitments.json"
-INFO_COMMITMENTS_DIGEST = "/AuditkitCommitmentsSHA256"
 
 
 @dataclass(frozen=True)
@@ -286,23 +283,23 @@ def verify_report(
         problems.append(f"required signature(s) missing: {', '.join(missing)}")
     ts = status.timestamp_validity
 
+    from . import views
+
     view = None
     try:
         info = reader.trailer["/Info"] if "/Info" in reader.trailer else {}
-        is_view = AUDIENCE_KEY in info
+        is_view = views.is_view(info)
     except Exception:  # noqa: BLE001 - damaged trailer: the attachment checks say so
         info, is_view = {}, False
     # the attachments as the auditor signed them, and as a reader sees them now
     signed_view = reader.get_historical_resolver(int(emb.signed_revision)) if several else reader
     if is_view:
-        from .views import check_view
-
         try:
             files = embedded_files(reader)
         except Exception as exc:  # noqa: BLE001 - damaged name tree or stream
             files = []
             problems.append(f"the embedded files cannot be read ({type(exc).__name__})")
-        view = check_view(files, info, problems, trust=[Path(p) for p in ([trust] if isinstance(trust, str | Path)
+        view = views.check_view(files, info, problems, trust=[Path(p) for p in ([trust] if isinstance(trust, str | Path)
                                                                           else list(trust or []))],
                           against=against, full=full)
         results_digest, manifest_digest, recorded = None, None, None
@@ -399,10 +396,31 @@ def _info_items(view: Any) -> dict[str, str] | None:
         return None
 
 
+def _optional_attachment(
+    files: Sequence[tuple[str, bytes]], name: str, recorded: Any, problems: list[str]
+) -> str | None:
+    """The SHA-256 of the one embedded ``name``, if any, checked against the ``recorded`` digest."""
+    found = [content for found_name, content in files if found_name == name]
+    recorded = str(recorded or "").lower()
+    if len(found) > 1:
+        problems.append(f"expected at most one embedded {name}, found {len(found)}")
+        return None
+    if not found:
+        if recorded:
+            problems.append(f"the embedded {name} recorded at rendering is missing")
+        return None
+    digest = hashlib.sha256(found[0]).hexdigest()
+    if recorded != digest:
+        problems.append(f"the embedded {name} does not match the digest recorded at rendering")
+    return digest
+
+
 def _check_attachments(
     reader: Any, problems: list[str]
 ) -> tuple[str | None, str | None, Any]:
-    """Check the embedded results (and manifest) against the digests recorded in the document."""
+    """Check the embedded results (and manifest and commitments) against the digests recorded in the document."""
+    from ..report import commitments as cm
+
     try:
         files = embedded_files(reader)
         info = _info_dict(reader)
@@ -410,7 +428,6 @@ def _check_attachments(
         problems.append(f"the embedded files cannot be read ({type(exc).__name__})")
         return None, None, None
     results = [content for name, content in files if name == RESULTS_NAME]
-    manifests = [content for name, content in files if name == MANIFEST_NAME]
     recorded: Any = None
     results_digest: str | None = None
     if len(results) != 1:
@@ -429,24 +446,8 @@ def _check_attachments(
             recorded = json.loads(results[0])
         except ValueError:
             problems.append(f"the embedded {RESULTS_NAME} is not valid JSON")
-    manifest_digest: str | None = None
-    recorded_manifest = str(info.get(INFO_MANIFEST_DIGEST, "")).lower()
-    if len(manifests) > 1:
-        problems.append(f"expected at most one embedded {MANIFEST_NAME}, found {len(manifests)}")
-    elif manifests:
-        manifest_digest = hashlib.sha256(manifests[0]).hexdigest()
-        if recorded_manifest != manifest_digest:
-            problems.append(
-                f"the embedded {MANIFEST_NAME} does not match the digest recorded at rendering"
-            )
-    elif recorded_manifest:
-        problems.append(f"the embedded {MANIFEST_NAME} recorded at rendering is missing")
-    listed = [content for name, content in files if name == COMMITMENTS_NAME]
-    recorded_commitments = str(info.get(INFO_COMMITMENTS_DIGEST, "")).lower()
-    if len(listed) > 1 or (recorded_commitments and len(listed) != 1):
-        problems.append(f"expected one embedded {COMMITMENTS_NAME}, found {len(listed)}")
-    elif listed and recorded_commitments != hashlib.sha256(listed[0]).hexdigest():
-        problems.append(f"the embedded {COMMITMENTS_NAME} does not match the digest recorded at rendering")
+    manifest_digest = _optional_attachment(files, MANIFEST_NAME, info.get(INFO_MANIFEST_DIGEST), problems)
+    _optional_attachment(files, cm.COMMITMENTS_NAME, info.get("/" + cm.COMMITMENTS_KEY), problems)
     return results_digest, manifest_digest, recorded
 
 

@@ -24,14 +24,10 @@ from typing import Any
 from ..errors import AuditkitError
 from ..report import commitments as cm
 
-AUDIENCE_KEY = "/AuditkitAudience"
-FULL_REPORT_KEY = "/AuditkitFullReportSHA256"
-DIGEST_KEYS = {
-    cm.DISCLOSURES_NAME: "/AuditkitDisclosuresSHA256",
-    cm.COMMITMENTS_NAME: "/AuditkitCommitmentsSHA256",
-    cm.COMMITMENTS_SIG_NAME: "/AuditkitCommitmentsSigSHA256",
-    cm.SOURCE_NAME: "/AuditkitSourceSHA256",
-}
+# the same keys as PDF names, as a reader's dictionaries hold them
+AUDIENCE_KEY = "/" + cm.AUDIENCE_KEY
+FULL_REPORT_KEY = "/" + cm.FULL_REPORT_KEY
+DIGEST_KEYS = {name: "/" + key for name, key in cm.VIEW_DIGEST_KEYS.items()}
 
 
 @dataclass(frozen=True)
