@@ -68,15 +68,47 @@ def _pdfsig(pdf: Path) -> str:
     return done.stdout + done.stderr
 
 
-def _rewrite(pdf: Path, out: Path, change) -> Path:  # type: ignore[no-untyped-def]
+def _rewrite(pdf: Path, out: Path, change, signed_by: Keys | None = None) -> Path:  # type: ignore[no-untyped-def]
+    """``pdf`` with ``change`` applied in an incremental update (signed as the auditee by ``signed_by``)."""
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import signers
 
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf.read_bytes()))
     change(writer)
-    buffer = io.BytesIO()
-    writer.write(buffer)
+    if signed_by is None:
+        buffer = io.BytesIO()
+        writer.write(buffer)
+    else:
+        signer = signers.SimpleSigner.load_pkcs12(str(signed_by.p12), passphrase=PASSPHRASE)
+        meta = signers.PdfSignatureMetadata(field_name="auditkit-auditee")
+        buffer = signers.sign_pdf(writer, meta, signer=signer)
     out.write_bytes(buffer.getvalue())
     return out
+
+
+def _retitle(writer) -> None:  # type: ignore[no-untyped-def]
+    from pyhanko.pdf_utils import generic
+
+    info = writer.trailer["/Info"]
+    info[generic.pdf_name("/Title")] = generic.TextStringObject("A better report")
+    writer.update_container(info)
+
+
+def _annotate(writer) -> None:  # type: ignore[no-untyped-def]
+    from pyhanko.pdf_utils import generic
+
+    page_ref, _ = writer.find_page_for_modification(0)
+    page = page_ref.get_object()
+    note = writer.add_object(generic.DictionaryObject({
+        generic.pdf_name("/Type"): generic.pdf_name("/Annot"),
+        generic.pdf_name("/Subtype"): generic.pdf_name("/Text"),
+        generic.pdf_name("/Rect"): generic.ArrayObject([generic.NumberObject(v) for v in (50, 50, 70, 70)]),
+        generic.pdf_name("/Contents"): generic.TextStringObject("rating overridden"),
+    }))
+    annots = page.get("/Annots", generic.ArrayObject())
+    annots.append(note)
+    page[generic.pdf_name("/Annots")] = annots
+    writer.update_container(page)
 
 
 def test_verify_lists_both_signers(cosigned: Path, keys: Keys, reviewer_keys: Keys) -> None:
@@ -186,14 +218,7 @@ def test_flipped_content_byte_fails(cosigned: Path, keys: Keys, reviewer_keys: K
 
 def test_info_update_after_the_cosignature_fails(cosigned: Path, keys: Keys, reviewer_keys: Keys,
                                                  tmp_path: Path) -> None:
-    from pyhanko.pdf_utils import generic
-
-    def retitle(writer) -> None:  # type: ignore[no-untyped-def]
-        info = writer.trailer["/Info"]
-        info[generic.pdf_name("/Title")] = generic.TextStringObject("A better report")
-        writer.update_container(info)
-
-    bad = _rewrite(cosigned, tmp_path / "retitled.pdf", retitle)
+    bad = _rewrite(cosigned, tmp_path / "retitled.pdf", _retitle)
     result = _verify(bad, trust=(keys.ca_pem, reviewer_keys.ca_pem))
     assert result.exit_code == 4
     assert "incremental update(s) were appended after the last signature" in result.output
@@ -201,23 +226,7 @@ def test_info_update_after_the_cosignature_fails(cosigned: Path, keys: Keys, rev
 
 def test_annotation_after_the_cosignature_fails(cosigned: Path, keys: Keys, reviewer_keys: Keys,
                                                 tmp_path: Path) -> None:
-    from pyhanko.pdf_utils import generic
-
-    def annotate(writer) -> None:  # type: ignore[no-untyped-def]
-        page_ref, _ = writer.find_page_for_modification(0)
-        page = page_ref.get_object()
-        note = writer.add_object(generic.DictionaryObject({
-            generic.pdf_name("/Type"): generic.pdf_name("/Annot"),
-            generic.pdf_name("/Subtype"): generic.pdf_name("/Text"),
-            generic.pdf_name("/Rect"): generic.ArrayObject([generic.NumberObject(v) for v in (50, 50, 70, 70)]),
-            generic.pdf_name("/Contents"): generic.TextStringObject("rating overridden"),
-        }))
-        annots = page.get("/Annots", generic.ArrayObject())
-        annots.append(note)
-        page[generic.pdf_name("/Annots")] = annots
-        writer.update_container(page)
-
-    bad = _rewrite(cosigned, tmp_path / "annotated.pdf", annotate)
+    bad = _rewrite(cosigned, tmp_path / "annotated.pdf", _annotate)
     result = _verify(bad, trust=(keys.ca_pem, reviewer_keys.ca_pem))
     assert result.exit_code == 4
     assert "after the last signature" in result.output
@@ -227,18 +236,7 @@ def test_annotation_after_the_cosignature_fails(cosigned: Path, keys: Keys, revi
 def test_info_changed_within_a_cosignature_fails(cosigned: Path, keys: Keys, reviewer_keys: Keys,
                                                  tmp_path: Path) -> None:
     """pyHanko's diff policy accepts /Info changes; the digests auditkit records there must not move."""
-    from pyhanko.pdf_utils import generic
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-    from pyhanko.sign import signers
-
-    writer = IncrementalPdfFileWriter(io.BytesIO(cosigned.read_bytes()))
-    info = writer.trailer["/Info"]
-    info[generic.pdf_name("/Title")] = generic.TextStringObject("A better report")
-    writer.update_container(info)
-    signer = signers.SimpleSigner.load_pkcs12(str(keys.p12), passphrase=PASSPHRASE)
-    out = signers.sign_pdf(writer, signers.PdfSignatureMetadata(field_name="auditkit-auditee"), signer=signer)
-    bad = tmp_path / "sneaky.pdf"
-    bad.write_bytes(out.getvalue())
+    bad = _rewrite(cosigned, tmp_path / "sneaky.pdf", _retitle, signed_by=keys)
     result = _verify(bad, trust=(keys.ca_pem, reviewer_keys.ca_pem))
     assert result.exit_code == 4
     assert "document information" in result.output
@@ -286,27 +284,7 @@ def test_indexed_reader_reads_what_pyhanko_reads(cosigned: Path) -> None:
 def test_annotation_within_a_cosignature_fails(cosigned: Path, keys: Keys, reviewer_keys: Keys,
                                                tmp_path: Path) -> None:
     """A co-signature whose update also adds an annotation: the earlier signatures see more than signing."""
-    from pyhanko.pdf_utils import generic
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-    from pyhanko.sign import signers
-
-    writer = IncrementalPdfFileWriter(io.BytesIO(cosigned.read_bytes()))
-    page_ref, _ = writer.find_page_for_modification(0)
-    page = page_ref.get_object()
-    note = writer.add_object(generic.DictionaryObject({
-        generic.pdf_name("/Type"): generic.pdf_name("/Annot"),
-        generic.pdf_name("/Subtype"): generic.pdf_name("/Text"),
-        generic.pdf_name("/Rect"): generic.ArrayObject([generic.NumberObject(v) for v in (50, 50, 70, 70)]),
-        generic.pdf_name("/Contents"): generic.TextStringObject("rating overridden"),
-    }))
-    annots = page.get("/Annots", generic.ArrayObject())
-    annots.append(note)
-    page[generic.pdf_name("/Annots")] = annots
-    writer.update_container(page)
-    signer = signers.SimpleSigner.load_pkcs12(str(keys.p12), passphrase=PASSPHRASE)
-    out = signers.sign_pdf(writer, signers.PdfSignatureMetadata(field_name="auditkit-auditee"), signer=signer)
-    bad = tmp_path / "annotated-cosign.pdf"
-    bad.write_bytes(out.getvalue())
+    bad = _rewrite(cosigned, tmp_path / "annotated-cosign.pdf", _annotate, signed_by=keys)
     result = _verify(bad, trust=(keys.ca_pem, reviewer_keys.ca_pem))
     assert result.exit_code == 4
     assert "auditor signature: the document was changed after signing" in result.output, result.output

@@ -9,18 +9,8 @@ chosen with ``--controls``/``--profile``, warnings against the shipped catalog).
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
-
-T = TypeVar("T")
-
-Deferred = Callable[[], T]
-"""A value computed only when needed (e.g. a catalog loaded while files are being hashed)."""
-
-
-def resolve(value: T | Callable[[], T]) -> T:
-    """``value`` itself, or what calling it returns when it is a :data:`Deferred`."""
-    return value() if callable(value) else value
+from collections.abc import Iterable
+from typing import Any
 
 
 def declared_kinds(catalog: Any) -> set[str]:

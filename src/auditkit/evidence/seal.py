@@ -32,7 +32,6 @@ from ..fsio import atomic_writer, write_bytes, write_text
 from ..progress import progress_bar
 from .canonical import canonical_bytes, root_hash
 from .hashing import Prehash
-from .kinds import resolve
 from .limits import CHUNK_SIZE, Limits
 from .names import HINT_PREFIX, MANIFEST_NAME, RESERVED_NAMES, SIGNATURE_NAME, installed_schema_hint
 from .parsers import STRUCTURED, format_of, parse_content
@@ -230,7 +229,7 @@ def seal_bundle(
             _, data = parse_manifest(raw, reader.where(MANIFEST_NAME), draft=True)
             first = raw.split(b"\n", 1)[0].decode("utf-8", "replace").rstrip("\r")
             hint = first if first.startswith(HINT_PREFIX) else None
-            kinds = resolve(known_kinds)
+            kinds = known_kinds() if callable(known_kinds) else known_kinds
             text, new = _seal_data(reader, data, prehash, add_unlisted, folder, hint, kinds, warn)
         signature = None
         if sign_key is not None:
