@@ -20,7 +20,7 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -319,38 +319,37 @@ def _write_with_attachments(
     manifest_sha256: str | None, root_hash: str, moment: dt.datetime, signed: bool,
     commitments: bytes | None = None,
 ) -> bytes:
-    """PDF/A-3b bytes of ``document`` with the digests in its metadata and the files attached.
-    """
+    """PDF/A-3b bytes of the report ``document`` with the digests in its metadata and the files attached."""
+    metadata = {"AuditkitResultsSHA256": results_sha256, "AuditkitBundleRootHash": root_hash}
+    files = [(RESULTS_NAME, raw, "Assessment results (auditkit)")]
+    if manifest_bytes:
+        metadata["AuditkitManifestSHA256"] = manifest_sha256 or ""
+        files.append((MANIFEST_NAME, manifest_bytes, "Evidence bundle manifest"))
+    if commitments:
+        metadata[cm.COMMITMENTS_KEY] = hashlib.sha256(commitments).hexdigest()
+        files.append((cm.COMMITMENTS_NAME, commitments,
+                      "Salted commitments to each disclosable item (audience views)"))
+    return write_pdfa(document, files=files, metadata=metadata, moment=moment, signed=signed)
+
+
+def write_pdfa(
+    document: Any, *, files: Sequence[tuple[str, bytes, str]], metadata: Mapping[str, str],
+    moment: dt.datetime, signed: bool,
+) -> bytes:
+    """PDF/A-3b bytes of a rendered ``document``: ``metadata`` in its document information
+    (plus the draft mark when not ``signed``) and ``files`` (name, bytes, description)
+    attached, the EmbeddedFiles name tree sorted as it must be."""
     import weasyprint
 
-    document.metadata.custom["AuditkitResultsSHA256"] = results_sha256
+    document.metadata.custom.update(metadata)
     if not signed:
         document.metadata.custom[DRAFT_KEY] = "unsigned draft"
-    document.metadata.custom["AuditkitBundleRootHash"] = root_hash
-    attachments = [
-        weasyprint.Attachment(
-            string=raw, name=RESULTS_NAME, description="Assessment results (auditkit)",
-            created=moment, modified=moment, relationship="Data",
-        )
-    ]
-    if manifest_bytes:
-        document.metadata.custom["AuditkitManifestSHA256"] = manifest_sha256 or ""
-        attachments.append(
-            weasyprint.Attachment(
-                string=manifest_bytes, name=MANIFEST_NAME, description="Evidence bundle manifest",
-                created=moment, modified=moment, relationship="Data",
-            )
-        )
-    if commitments:
-        document.metadata.custom[cm.COMMITMENTS_KEY] = hashlib.sha256(commitments).hexdigest()
-        attachments.append(
-            weasyprint.Attachment(
-                string=commitments, name=cm.COMMITMENTS_NAME,
-                description="Salted commitments to each disclosable item (audience views)",
-                created=moment, modified=moment, relationship="Data",
-            )
-        )
-    attachments.sort(key=lambda a: a.name.encode("utf-8"))  # the EmbeddedFiles name tree must be sorted
+    attachments = sorted(
+        (weasyprint.Attachment(string=data, name=name, description=description,
+                               created=moment, modified=moment, relationship="Data")
+         for name, data, description in files),
+        key=lambda a: a.name.encode("utf-8"),
+    )
     pdf: bytes = document.write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True, custom_metadata=True,
                                     attachments=attachments, finisher=_one_af_entry_per_file)
     return pdf

@@ -83,7 +83,7 @@ def render_view(
     from ..signing.keys import load_signer
     from ..signing.verify import verify_report
     from .fetcher import make_fetcher
-    from .render import _captured_warnings, _one_af_entry_per_file, _source_date_epoch
+    from .render import _captured_warnings, _source_date_epoch, write_pdfa
 
     if audience not in cm.AUDIENCES:
         raise InvalidInputError(f"unknown audience {audience!r}", hint=f"one of {', '.join(cm.AUDIENCES)}")
@@ -147,25 +147,13 @@ def render_view(
     with _captured_warnings() as collected, _source_date_epoch(moment), steps(progress):
         document = weasyprint.HTML(string=html, base_url=folder.resolve().as_uri() + "/",
                                    url_fetcher=make_fetcher(folder)).render()
-        document.metadata.custom[cm.AUDIENCE_KEY] = audience
-        document.metadata.custom[cm.FULL_REPORT_KEY] = fingerprint
-        if not signed:
-            from .render import DRAFT_KEY
-
-            document.metadata.custom[DRAFT_KEY] = "unsigned draft"
-        for name, key in cm.VIEW_DIGEST_KEYS.items():
-            document.metadata.custom[key] = hashlib.sha256(attachments[name]).hexdigest()
+        metadata = {cm.AUDIENCE_KEY: audience, cm.FULL_REPORT_KEY: fingerprint}
+        metadata.update({key: hashlib.sha256(attachments[name]).hexdigest()
+                         for name, key in cm.VIEW_DIGEST_KEYS.items()})
         if "manifest.yaml" in attachments:
-            document.metadata.custom["AuditkitManifestSHA256"] = hashlib.sha256(
-                attachments["manifest.yaml"]).hexdigest()
-        listed_files = sorted(
-            (weasyprint.Attachment(string=data, name=name, description=f"Audience view: {name}",
-                                   created=moment, modified=moment, relationship="Data")
-             for name, data in attachments.items()),
-            key=lambda a: a.name.encode("utf-8"),
-        )
-        pdf = document.write_pdf(pdf_variant="pdf/a-3b", pdf_tags=True, custom_metadata=True,
-                                 attachments=listed_files, finisher=_one_af_entry_per_file)
+            metadata["AuditkitManifestSHA256"] = hashlib.sha256(attachments["manifest.yaml"]).hexdigest()
+        pdf = write_pdfa(document, metadata=metadata, moment=moment, signed=signed,
+                         files=[(name, data, f"Audience view: {name}") for name, data in attachments.items()])
     if not isinstance(pdf, bytes) or not pdf.startswith(b"%PDF-"):
         raise InternalError("WeasyPrint produced no PDF")
     write_bytes(Path(output), pdf)
