@@ -235,3 +235,29 @@ def test_commitments_prove_exactly_the_committed_item(item: dict, salt: bytes, p
     other_salt = bytes([salt[0] ^ 1]) + salt[1:]
     with pytest.raises(IntegrityError):
         cm.check_disclosures(cm.disclosures_json("auditee", [(item_id, other_salt, item)]), listed)
+
+
+def test_full_report_whose_commitments_are_not_the_recorded_ones_fails(
+        keys: Path, results_file: Path, tmp_path: Path) -> None:
+    """commitments.json swapped before signing (digest recorded at rendering kept): verify exits 4."""
+    import pikepdf
+
+    from auditkit.report.commitments import commit, commitments_json
+    from auditkit.report.render import render_report
+    from auditkit.results.io import load_results
+    from auditkit.signing.pades import sign_pdf
+
+    committed = commit(load_results(results_file))
+    unsigned = tmp_path / "unsigned.pdf"
+    render_report(results_file, manifest_bytes=MANIFEST, output=unsigned, signed=True,
+                  commitments=commitments_json(committed))
+    swapped = tmp_path / "swapped.pdf"
+    with pikepdf.open(unsigned) as pdf:
+        pdf.attachments["commitments.json"] = pikepdf.AttachedFileSpec(
+            pdf, b'{"format": 1, "commitments": []}\n', filename="commitments.json")
+        pdf.save(swapped)
+    signed = tmp_path / "signed.pdf"
+    sign_pdf(swapped, signed, p12=keys / "signer.p12", passphrase=ENV["AUDITKIT_KEY_PASSPHRASE"].encode())
+    result = _run("verify", signed, "--trust", keys / "ca.pem")
+    assert result.exit_code == 4, result.output
+    assert "the embedded commitments.json does not match the digest recorded at rendering" in result.output
