@@ -64,8 +64,8 @@ def test_rendering_steps_on_a_terminal(results_file: Path, tmp_path: Path) -> No
     assert exe
     code, shown, _ = on_terminal(["report", str(results_file), "-o", str(tmp_path / "p.pdf")], stream="stderr")
     assert code == 0
-    assert "\rauditkit: rendering: laying out pages: page 1" in shown
-    assert "auditkit: rendering: writing the PDF" in shown
+    assert "\rauditkit: rendering: laying out pages: part 1 of " in shown
+    assert "auditkit: rendering: joining " in shown
     piped = subprocess.run([exe, "report", str(results_file), "-o", str(tmp_path / "q.pdf")],
                            capture_output=True, text=True, timeout=300)
     assert piped.returncode == 0 and "rendering:" not in piped.stderr and "\r" not in piped.stderr

@@ -122,9 +122,9 @@ def test_invalid_results_refused(tmp_path: Path) -> None:
 
 
 def test_weasyprint_warnings_are_captured() -> None:
-    from auditkit.report.render import _captured_warnings
+    from auditkit.report.render import captured_warnings
 
-    with _captured_warnings() as collected:
+    with captured_warnings() as collected:
         logging.getLogger("weasyprint").warning("Ignored `foo: bar` at 1:1, unknown property.")
     assert collected.messages == ["Ignored `foo: bar` at 1:1, unknown property."]
 

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from auditkit.cli import cli
 
+from ..pdfbytes import content_byte
 from .conftest import PASSPHRASE, Keys, _make_keys
 
 ENV = {"AUDITKIT_KEY_PASSPHRASE": PASSPHRASE.decode()}
@@ -208,7 +209,7 @@ def test_tampered_report_is_not_cosigned(auditor_report: Path, reviewer_keys: Ke
 
 def test_flipped_content_byte_fails(cosigned: Path, keys: Keys, reviewer_keys: Keys, tmp_path: Path) -> None:
     data = bytearray(cosigned.read_bytes())
-    data[data.index(b"stream", 2000) + 30] ^= 0x01
+    data[content_byte(bytes(data), into=30)] ^= 0x01
     bad = tmp_path / "flipped.pdf"
     bad.write_bytes(bytes(data))
     result = _verify(bad, trust=(keys.ca_pem, reviewer_keys.ca_pem))

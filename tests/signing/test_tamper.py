@@ -10,6 +10,7 @@ import pytest
 from auditkit.errors import IntegrityError
 from auditkit.signing import sign_pdf, verify_report
 
+from ..pdfbytes import content_byte
 from .conftest import PASSPHRASE, Keys
 
 
@@ -33,7 +34,7 @@ def test_flipped_byte_inside_signed_range(tmp_path: Path, signed_pdf: Path, keys
     data = bytearray(signed_pdf.read_bytes())
     start, length, _, _ = _signed_range(bytes(data))
     # a byte inside the first page's compressed content: structure intact, digest broken
-    pos = data.index(b"stream", start) + 20
+    pos = content_byte(bytes(data))
     assert start <= pos < start + length
     data[pos] ^= 0x01
     bad = tmp_path / "flipped.pdf"

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from ..resources import data_dir
 
@@ -117,6 +118,14 @@ def _score_color(score: float, ratings: list[dict[str, Any]]) -> str:
     return palette[-1]
 
 
+def _css_string(value: Any) -> Markup:
+    """``value`` as a quoted CSS string, every character but ASCII letters, digits and spaces
+    escaped (``\\3c `` for ``<``), so that nothing in it can end the string or the ``<style>``."""
+    escaped = "".join(ch if (ch.isascii() and ch.isalnum()) or ch == " " else f"\\{ord(ch):x} "
+                      for ch in str(value))
+    return Markup(f'"{escaped}"')
+
+
 def make_environment(folder: Path | None = None) -> jinja2.Environment:
     """A fresh environment over ``folder`` (default: the shipped templates)."""
     env = jinja2.Environment(
@@ -139,5 +148,6 @@ def make_environment(folder: Path | None = None) -> jinja2.Environment:
         filesize=_filesize,
         sentence=_sentence,
         score_color=_score_color,
+        css_string=_css_string,
     )
     return env

@@ -33,7 +33,8 @@ from ..results import crosswalk
 from ..results.model import IntegrityFailure, Results
 from . import commitments as cm
 from .env import make_environment, template_dir
-from .messages import steps
+from .join import join
+from .parts import Layout, RenderedPart, describe, page_numbers, render_part, render_parts, split
 
 TEMPLATE = "report.html.j2"
 PDF_VARIANT = "pdf/a-3b"
@@ -210,7 +211,7 @@ class _Collect(logging.Handler):
 
 
 @contextlib.contextmanager
-def _captured_warnings() -> Iterator[_Collect]:
+def captured_warnings() -> Iterator[_Collect]:
     logger = logging.getLogger("weasyprint")
     handler = _Collect()
     saved = logger.propagate
@@ -245,6 +246,7 @@ def render_report(
     allow_integrity_failures: bool = False,
     progress: Callable[[str], None] | None = None,
     commitments: bytes | None = None,
+    jobs: int | None = None,
 ) -> RenderedReport:
     """Render ``results`` (a results file or model) to an unsigned PDF/A-3b at ``output``.
 
@@ -258,13 +260,16 @@ def render_report(
     ``allow_integrity_failures``; the report then states the failures on its cover and
     in the executive summary.
 
-    ``progress`` is called with each rendering step in words ("laying out pages: page 12").
+    ``progress`` is called with each rendering step in words ("laying out pages: part 3 of 9").
+
+    The report is laid out as independent parts on ``jobs`` worker processes (default
+    :data:`~.parts.DEFAULT_JOBS`, at most the CPUs) and joined (:mod:`.parts`, :mod:`.join`):
+    memory stays that of one part, whatever the number of controls.
 
     ``commitments`` (a ``commitments.json`` from :mod:`.commitments`) is attached beside
     the results and its SHA-256 recorded as ``/AuditkitCommitmentsSHA256``, so the
     report's signature covers the list that audience views are later proven against.
     """
-    import weasyprint
     from weasyprint.urls import FatalURLFetchingError
 
     from .fetcher import make_fetcher
@@ -287,31 +292,67 @@ def render_report(
                       signed=signed)
     moment = _as_of_datetime(model)
     folder = template_dir()
-    fetcher = make_fetcher(folder)
+    layout = split(html)
+    say = progress or (lambda _step: None)
 
     started = time.perf_counter()
-    with _captured_warnings() as collected, _source_date_epoch(moment), steps(progress):
+    with captured_warnings() as collected, _source_date_epoch(moment):
+        parts = render_parts(layout, folder, jobs=jobs, done=lambda k, n, part: say(
+            f"laying out pages: part {k} of {n} ({part.pages} pages)"))
+        _refuse_fetches(folder, [url for part in parts for url in part.refused])
+        say("laying out the cover and contents")
+        fetcher = make_fetcher(folder)
         try:
-            document = weasyprint.HTML(
-                string=html, base_url=folder.resolve().as_uri() + "/", url_fetcher=fetcher
-            ).render()
+            document = _render_front(layout, parts, folder, fetcher)
             pdf = _write_with_attachments(
                 document, raw=raw, manifest_bytes=manifest_bytes, results_sha256=results_sha256,
                 manifest_sha256=manifest_sha256, root_hash=model.bundle.root_hash, moment=moment,
                 signed=signed, commitments=commitments,
             )
         except FatalURLFetchingError as exc:
-            refused = "; ".join(fetcher.refused) or str(exc)
-            raise InvalidInputError(
-                f"the report template asked for a forbidden resource: {refused}",
-                where=str(folder), hint="templates may use only their own folder and data: URLs",
-            ) from None
+            _refuse_fetches(folder, fetcher.refused or [str(exc)])
+        front = RenderedPart(pdf=pdf, pages=len(document.pages), bookmarks=describe(document)[1])
+        total = front.pages + sum(part.pages for part in parts)
+        say(f"numbering {total} pages")
+        numbers = render_part(layout.numbers(total), str(folder), tagged=False, variant=None)
+        _refuse_fetches(folder, numbers.refused)
+        say(f"joining {len(parts) + 1} parts")
+        pdf, join_warnings = join(front, parts, numbers.pdf)
     seconds = time.perf_counter() - started
+    warnings = collected.messages + [w for part in (*parts, numbers) for w in part.warnings] + join_warnings
     return _finish(
-        pdf, pages=len(document.pages), output=output, html_output=html_output, html=html,
+        pdf, pages=total, output=output, html_output=html_output, html=html,
         folder=folder, results_sha256=results_sha256, manifest_sha256=manifest_sha256,
-        seconds=seconds, warnings=collected.messages,
+        seconds=seconds, warnings=warnings,
     )
+
+
+def _refuse_fetches(folder: Path, refused: Sequence[str]) -> None:
+    if refused:
+        raise InvalidInputError(
+            f"the report template asked for a forbidden resource: {'; '.join(refused)}",
+            where=str(folder), hint="templates may use only their own folder and data: URLs",
+        )
+
+
+def _render_front(layout: Layout, parts: Sequence[RenderedPart], folder: Path, fetcher: Any) -> Any:
+    """The cover and contents laid out, the contents giving the page each entry starts on.
+
+    Those numbers count the front's own pages, which they cannot change (one entry per
+    line whatever its number), so a second layout is needed only when the guess of two
+    pages (cover and one page of contents) was wrong."""
+    import weasyprint
+
+    guess = 2
+    for _ in range(3):
+        document = weasyprint.HTML(
+            string=layout.front_document(page_numbers(guess, parts)),
+            base_url=folder.resolve().as_uri() + "/", url_fetcher=fetcher,
+        ).render()
+        if len(document.pages) == guess:
+            break
+        guess = len(document.pages)
+    return document
 
 
 def _write_with_attachments(

@@ -83,7 +83,7 @@ def render_view(
     from ..signing.keys import load_signer
     from ..signing.verify import verify_report
     from .fetcher import make_fetcher
-    from .render import _captured_warnings, _source_date_epoch, write_pdfa
+    from .render import _source_date_epoch, captured_warnings, write_pdfa
 
     if audience not in cm.AUDIENCES:
         raise InvalidInputError(f"unknown audience {audience!r}", hint=f"one of {', '.join(cm.AUDIENCES)}")
@@ -144,7 +144,7 @@ def render_view(
     html = make_environment().get_template(TEMPLATE).render(**context)
     folder = template_dir()
     started = time.perf_counter()
-    with _captured_warnings() as collected, _source_date_epoch(moment), steps(progress):
+    with captured_warnings() as collected, _source_date_epoch(moment), steps(progress):
         document = weasyprint.HTML(string=html, base_url=folder.resolve().as_uri() + "/",
                                    url_fetcher=make_fetcher(folder)).render()
         metadata = {cm.AUDIENCE_KEY: audience, cm.FULL_REPORT_KEY: fingerprint}
