@@ -4,7 +4,7 @@ Builds its own large inputs under ``bench/out/`` (kept between runs; ``--fresh``
 runs each measurement ``--repeat`` times after one warm-up run, and prints one table:
 figure, auditkit's median wall time, the baseline's, their ratio, each side's median CPU
 seconds (user + system of the process tree, from ``wait4``: steadier than wall time on a
-shared machine) and each side's peak memory (max RSS of the process tree). The load average
+shared machine) and each side's peak memory (of the whole process tree: see ``run_once``). The load average
 before and after is printed with the table. The table is also written as JSON to
 ``bench/out/results-<UTC time>.json`` so runs can be compared.
 
@@ -53,18 +53,90 @@ class Row:
         return self.auditkit_s / self.baseline_s if self.baseline_s else float("nan")
 
 
+def _tree(pid: int) -> list[int]:
+    """``pid`` and every process below it (from ``/proc/<pid>/task/*/children``)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        try:
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as handle:
+                    todo.extend(int(child) for child in handle.read().split())
+        except OSError:
+            continue
+    return found
+
+
+def _tree_rss(pid: int) -> int:
+    """Bytes resident in ``pid``'s process tree now (the sum of RSS: shared pages count in each)."""
+    total = 0
+    for member in _tree(pid):
+        try:
+            with open(f"/proc/{member}/statm") as handle:
+                total += int(handle.read().split()[1]) * PAGE
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
 def run_once(command: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
              ) -> tuple[float, float, float]:
-    """Wall seconds, peak RSS (MiB) and CPU seconds of one run of ``command`` (children included)."""
+    """Wall seconds, peak memory (MiB) and CPU seconds of one run of ``command`` (children included).
+
+    CPU seconds include descendants that outlive it (see :func:`_subreaper`). Peak memory is the larger of the largest process's peak RSS (``wait4``) and the sum of
+    RSS over every process of the tree alive at once, sampled every 20 ms: parallel workers
+    count together."""
+    import threading
+
     started = time.perf_counter()
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=cwd)
+    peak = [0]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(0.02):
+            peak[0] = max(peak[0], _tree_rss(proc.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - started
+    stop.set()
+    sampler.join()
+    cpu = usage.ru_utime + usage.ru_stime + _reap_orphans()
     err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     code = os.waitstatus_to_exitcode(status)
     if code not in (0, 1):
         raise SystemExit(f"bench: {' '.join(command)} exited {code}:\n{err[-2000:]}")
-    return elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+    return elapsed, max(usage.ru_maxrss * 1024, peak[0]) / (1 << 20), cpu
+
+
+def _subreaper() -> None:
+    """Become the reaper of orphaned descendants (Linux ``PR_SET_CHILD_SUBREAPER``), so that a
+    process outliving its parent (a multiprocessing fork server) is reaped here and its CPU
+    time, and that of the workers it reaped, is counted."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)
+
+
+def _reap_orphans(grace: float = 2.0) -> float:
+    """CPU seconds of descendants left behind by the process just waited for, once they exit."""
+    cpu, deadline = 0.0, time.monotonic() + grace
+    while time.monotonic() < deadline:
+        try:
+            pid, _, usage = os.wait4(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid == 0:
+            time.sleep(0.01)
+            continue
+        cpu += usage.ru_utime + usage.ru_stime
+    return cpu
 
 
 def pair(figure: str, ours: list[str], baseline_name: str, theirs: list[str], repeat: int, bar: str,
@@ -214,6 +286,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--fresh", action="store_true", help="rebuild generated inputs")
     args = parser.parse_args()
+    _subreaper()
     OUT.mkdir(exist_ok=True)
     chosen = args.only.split(",") if args.only else list(STAGES)
     rows: list[Row] = []

@@ -138,6 +138,18 @@ def test_report_unsigned_with_html(results_file: Path, tmp_path: Path) -> None:
     assert result.exit_code == 4 and "not signed" in result.output
 
 
+def test_report_jobs_change_nothing_but_the_processes(results_file: Path, tmp_path: Path) -> None:
+    made = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"jobs-{jobs}.pdf"
+        result = CliRunner().invoke(cli, ["report", str(results_file), "-o", str(out), "--jobs", jobs])
+        assert result.exit_code == 0, result.output
+        made.append(out.read_bytes())
+    assert made[0] == made[1]
+    result = CliRunner().invoke(cli, ["report", str(results_file), "-o", str(tmp_path / "x.pdf"), "--jobs", "0"])
+    assert result.exit_code == 2 and "--jobs" in result.output
+
+
 def _pages(pdf: Path) -> list[str]:
     done = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
                           check=True, timeout=120)

@@ -84,6 +84,9 @@ _KEY_FILE_HELP = (
               help="The private salts file of the full report (default: FULL.pdf.salts.json beside it).")
 @click.option("--trust", type=click.Path(exists=True, dir_okay=False, path_type=Path), multiple=True,
               help="CA certificate(s) (PEM) the full report must verify against before a view is made.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=None,
+              help="Processes laying out the report's parts at once (each needs up to about 150 MiB) "
+                   "[default: 2, at most the CPUs; 1: in this process].")
 def report(
     results: Path,
     output: Path,
@@ -99,6 +102,7 @@ def report(
     full_report: Path | None,
     salts: Path | None,
     trust: tuple[Path, ...],
+    jobs: int | None,
 ) -> None:
     """Render RESULTS (results.json from 'auditkit assess') as a PDF/A-3b audit report, and sign it.
 
@@ -156,7 +160,7 @@ def report(
             rendered = render_report(
                 results, manifest_bytes=manifest_bytes, output=target, html_output=html_output,
                 signed=sign_key is not None, allow_integrity_failures=allow_integrity_failures,
-                progress=progress, commitments=commitments_json(committed),
+                progress=progress, commitments=commitments_json(committed), jobs=jobs,
             )
         for warning in render_warnings(rendered.warnings):
             _say(f"auditkit: warning: {warning}")

@@ -32,8 +32,8 @@ from typing import Any
 MARKER = "<!--auditkit:part-->"
 INTERNAL = "auditkit-internal:"
 """URI scheme of links between sections while the parts are apart."""
-GROUP_BYTES = 128 * 1024
-"""HTML per group: about 30 control sections, 35 pages and 150 MiB of WeasyPrint's memory."""
+GROUP_BYTES = 96 * 1024
+"""HTML per group: about 20 control sections, 30 pages and 110 MiB of WeasyPrint's memory."""
 DEFAULT_JOBS = 2
 """Worker processes by default (each needs up to about 200 MiB); never more than the CPUs."""
 
@@ -91,8 +91,9 @@ class Layout:
         return self.document("<div></div>\n" * total, NUMBERS_STYLE)
 
 
-def split(html: str, group_bytes: int = GROUP_BYTES) -> Layout:
+def split(html: str, group_bytes: int | None = None) -> Layout:
     """Cut the report's HTML at its part markers (see the module docstring)."""
+    group_bytes = group_bytes or GROUP_BYTES
     head, sep, rest = html.partition("<body>")
     body, end, _ = rest.rpartition("</body>")
     if not sep or not end:
@@ -129,9 +130,14 @@ class RenderedPart:
     """URLs the confined fetcher refused (the part is then empty)."""
 
 
-def render_part(html: str, folder: str, tagged: bool = True, variant: str | None = "pdf/a-3b"
-                ) -> RenderedPart:
-    """Lay out and write one part document (in a worker process, or in this one)."""
+def render_part(html: str, folder: str, tagged: bool = True, variant: str | None = "pdf/a-3b",
+                epoch: str | None = None) -> RenderedPart:
+    """Lay out and write one part document (in a worker process, or in this one).
+
+    ``epoch`` is the ``SOURCE_DATE_EPOCH`` to subset fonts with (a worker does not see
+    the environment of the call that submitted the part)."""
+    if epoch is not None:
+        os.environ["SOURCE_DATE_EPOCH"] = epoch
     import weasyprint
     from weasyprint.urls import FatalURLFetchingError
 
@@ -180,6 +186,7 @@ def render_parts(layout: Layout, folder: Path, *, jobs: int | None = None,
     workers = jobs_for(count, jobs)
     results: list[RenderedPart | None] = [None] * count
     finished = 0
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if workers == 1:
         for index in range(count):
             results[index] = render_part(layout.part(index), str(folder))
@@ -187,10 +194,8 @@ def render_parts(layout: Layout, folder: Path, *, jobs: int | None = None,
             if done:
                 done(finished, count, results[index])  # type: ignore[arg-type]
         return results  # type: ignore[return-value]
-    # fork: the workers start with WeasyPrint imported; each takes the next part when free
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = {pool.submit(render_part, layout.part(index), str(folder)): index
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
+        futures = {pool.submit(render_part, layout.part(index), str(folder), epoch=epoch): index
                    for index in range(count)}
         for future in as_completed(futures):
             index = futures[future]
@@ -199,6 +204,15 @@ def render_parts(layout: Layout, folder: Path, *, jobs: int | None = None,
             if done:
                 done(finished, count, results[index])  # type: ignore[arg-type]
     return results  # type: ignore[return-value]
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """Workers forked from a fork server that has WeasyPrint imported: a fresh single-threaded
+    process, so rendering inside a threaded server (``auditkit serve``) or a Celery worker forks
+    no other thread's locks, and each worker starts without importing WeasyPrint again."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["auditkit.report.parts", "weasyprint"])
+    return context
 
 
 def page_numbers(front_pages: int, parts: Sequence[RenderedPart]) -> dict[str, int]:

@@ -270,10 +270,6 @@ def render_report(
     the results and its SHA-256 recorded as ``/AuditkitCommitmentsSHA256``, so the
     report's signature covers the list that audience views are later proven against.
     """
-    from weasyprint.urls import FatalURLFetchingError
-
-    from .fetcher import make_fetcher
-
     model, raw, source = _load(results)
     failures = integrity_failures(model)
     if failures and not allow_integrity_failures:
@@ -301,6 +297,10 @@ def render_report(
             f"laying out pages: part {k} of {n} ({part.pages} pages)"))
         _refuse_fetches(folder, [url for part in parts for url in part.refused])
         say("laying out the cover and contents")
+        from weasyprint.urls import FatalURLFetchingError  # only now: not held while the parts render
+
+        from .fetcher import make_fetcher
+
         fetcher = make_fetcher(folder)
         try:
             document = _render_front(layout, parts, folder, fetcher)
