@@ -129,6 +129,15 @@ def test_weasyprint_warnings_are_captured() -> None:
     assert collected.messages == ["Ignored `foo: bar` at 1:1, unknown property."]
 
 
+def test_css_string_cannot_end_the_string_or_the_style() -> None:
+    from auditkit.report.env import _css_string
+
+    quoted = str(_css_string('Acme "Inc" \\ </style><script>x</script>\nnext'))
+    assert quoted.startswith('"') and quoted.endswith('"') and quoted.count('"') == 2
+    assert "<" not in quoted and ">" not in quoted and "\n" not in quoted
+    assert quoted == '"Acme \\22 Inc\\22  \\5c  \\3c \\2f style\\3e \\3c script\\3e x\\3c \\2f script\\3e \\a next"'
+
+
 def test_jinja_environment_is_strict_and_escaping() -> None:
     import jinja2
 

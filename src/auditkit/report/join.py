@@ -60,7 +60,8 @@ def join(front: RenderedPart, parts: Sequence[RenderedPart], numbers: bytes) -> 
             for name, destination in NameTree(source.Root.Names.Dests).items():
                 if name not in dests:
                     dests[name] = _copy(base, destination)
-        bookmarks.extend((start + page, *rest) for page, *rest in part.bookmarks)
+        bookmarks.extend((start + page, level, label, x, y, state)
+                         for page, level, label, x, y, state in part.bookmarks)
 
     total = len(base.pages)
     nums: list[Any] = []

@@ -5,7 +5,8 @@ WeasyPrint holds every page of a document in memory until the PDF is written
 The template marks its top-level sections with ``<!--auditkit:part-->``; every one
 of them starts a new page, so laying out runs of them as separate documents gives
 the same pages. :func:`split` cuts the HTML there: the *front* (whatever precedes
-the first marker, the cover and the contents) and *groups* of the following sections of about :data:`GROUP_BYTES` of HTML each.
+the first marker, the cover and the contents) and *groups* of the following
+sections of about :data:`GROUP_BYTES` of HTML each.
 
 Each group is rendered by :func:`render_part` in a worker process (one at a time
 per worker, ``jobs`` workers) and comes back as PDF bytes with what joining needs:
