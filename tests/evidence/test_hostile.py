@@ -260,14 +260,12 @@ def test_nested_archive_in_a_folder_bundle(cli, make_folder):
     refused(cli, folder, "evidence/inner.txt", "nested archives")
 
 
-@pytest.mark.parametrize("read_ahead", [False, True], ids=["one-buffer", "read-ahead"])
-def test_folder_member_hashed_across_buffer_fills(cli, make_folder, monkeypatch, read_ahead):
+def test_folder_member_hashed_across_buffer_fills(cli, make_folder, monkeypatch):
     import hashlib
 
     from auditkit.evidence import folder as folder_module
 
     monkeypatch.setattr(folder_module, "READ_BUFFER", 4096)  # many reads, the last one short
-    monkeypatch.setattr(folder_module, "READ_AHEAD_FROM", 4096 if read_ahead else 1 << 30)
     data = os.urandom(3 * 4096 + 123)
     bundle = make_folder({**FILES, "evidence/big.txt": data})
     reader = folder_module.FolderReader(bundle, Limits())
