@@ -168,3 +168,31 @@ def test_split_keeps_what_precedes_the_first_marker() -> None:
     assert layout.groups == ["a", "b"]
     assert parts.split(html, group_bytes=100).groups == ["ab"]
     assert io.StringIO(layout.part(0)).read().count("<body>") == 1
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def test_a_worker_that_dies_is_said_in_one_line(results_file: Path) -> None:
+    import os
+    import signal
+
+    from auditkit.errors import InternalError
+
+    html = render.build_html(render._load(results_file)[0], results_sha256="0" * 64)
+    layout = parts.split(html, group_bytes=4 * 1024)
+    assert len(layout.groups) >= 4
+
+    def kill_a_worker(finished: int, total: int, part: parts.RenderedPart) -> None:
+        for server in _children(os.getpid()):
+            if b"forkserver" in Path(f"/proc/{server}/cmdline").read_bytes():
+                for worker in _children(server):
+                    os.kill(worker, signal.SIGKILL)
+
+    with pytest.raises(InternalError, match=r"a process laying out the report died after 1 of \d+ parts") as info:
+        parts.render_parts(layout, template_dir(), jobs=2, done=kill_a_worker)
+    assert "--jobs 1" in info.value.render() and "\n" not in info.value.render()

@@ -26,9 +26,12 @@ import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ..errors import InternalError
 
 MARKER = "<!--auditkit:part-->"
 INTERNAL = "auditkit-internal:"
@@ -198,12 +201,18 @@ def render_parts(layout: Layout, folder: Path, *, jobs: int | None = None,
     with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
         futures = {pool.submit(render_part, layout.part(index), str(folder), epoch=epoch): index
                    for index in range(count)}
-        for future in as_completed(futures):
-            index = futures[future]
-            results[index] = future.result()
-            finished += 1
-            if done:
-                done(finished, count, results[index])  # type: ignore[arg-type]
+        try:
+            for future in as_completed(futures):
+                index = futures[future]
+                results[index] = future.result()
+                finished += 1
+                if done:
+                    done(finished, count, results[index])  # type: ignore[arg-type]
+        except BrokenProcessPool:
+            raise InternalError(
+                f"a process laying out the report died after {finished} of {count} parts",
+                hint="it may have run out of memory: try --jobs 1 (one part at a time, in this process)",
+            ) from None
     return results  # type: ignore[return-value]
 
 
