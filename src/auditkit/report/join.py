@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import unquote
 
+from ..errors import InternalError
 from .parts import INTERNAL, RenderedPart
 
 NUMBER_XOBJECT = "/AkPageNumber"
@@ -114,9 +115,9 @@ def _collect(base: Any, source: Any, start: int, page_values: list[Any],
              annotation_values: list[tuple[Any, Any]]) -> None:
     """The parent-tree entries of ``source``'s pages (now at ``start`` in ``base``) and of
     their annotations, in order."""
-    from pikepdf import Array, Name, NumberTree
+    from pikepdf import Array, Name
 
-    entries = dict(NumberTree(source.Root.StructTreeRoot.ParentTree).items())
+    entries = dict(_number_tree(source.Root.StructTreeRoot.ParentTree))
     same = base is source
     for offset, page in enumerate(source.pages):
         value = entries.get(int(page.obj.get(Name.StructParents, -1)))
@@ -128,6 +129,17 @@ def _collect(base: Any, source: Any, start: int, page_values: list[Any],
             if key is not None and int(key) in entries:
                 value = entries[int(key)]
                 annotation_values.append((annotation, value if same else _copy(base, value)))
+
+
+def _number_tree(node: Any) -> list[tuple[int, Any]]:
+    """The (key, value) pairs of a number tree (``/Nums`` leaves under ``/Kids``)."""
+    from pikepdf import Name
+
+    nums = node.get(Name.Nums, [])
+    pairs = [(int(nums[i]), nums[i + 1]) for i in range(0, len(nums) - 1, 2)]
+    for kid in node.get(Name.Kids, []):
+        pairs += _number_tree(kid)
+    return pairs
 
 
 def _resolve_links(base: Any, dests: Any) -> list[str]:
@@ -218,7 +230,7 @@ def _stamp_numbers(base: Any, numbers: Any) -> None:
     from pikepdf import Dictionary, Name, Stream
 
     if len(numbers.pages) != len(base.pages):
-        raise ValueError(f"{len(numbers.pages)} numbered pages for {len(base.pages)} pages")
+        raise InternalError(f"{len(numbers.pages)} page numbers laid out for {len(base.pages)} pages")
     overlay = (b"\nQ\n/Artifact <</Type /Pagination /Subtype /Footer>> BDC\nq "
                + NUMBER_XOBJECT.encode() + b" Do Q\nEMC\n")
     for page, numbered in zip(base.pages, numbers.pages, strict=True):

@@ -100,8 +100,8 @@ def split(html: str, group_bytes: int | None = None) -> Layout:
     group_bytes = group_bytes or GROUP_BYTES
     head, sep, rest = html.partition("<body>")
     body, end, _ = rest.rpartition("</body>")
-    if not sep or not end:
-        raise ValueError("the report template has no <body>")
+    if not sep or not end or "</head>" not in head:
+        raise InternalError("the report template gave no <head> … </head><body> … </body>")
     pieces = body.split(MARKER)
     front, sections = pieces[:3], [piece for piece in pieces[3:] if piece.strip()]
     groups: list[list[str]] = []
