@@ -46,10 +46,9 @@ def join(front: RenderedPart, parts: Sequence[RenderedPart], numbers: bytes) -> 
     dests = NameTree(names.Dests) if Name.Dests in names else NameTree.new(base)
     names.Dests = dests.obj
     bookmarks: list[Bookmark] = list(front.bookmarks)
-    sources = []  # kept open: stream data is copied from them when the base is saved
     for part in parts:
         source = pikepdf.open(io.BytesIO(part.pdf))
-        sources.append(source)
+        first_new = len(base.objects) + 1
         start = len(base.pages)
         base.pages.extend(source.pages)  # pages first: objects copied later map onto these copies
         _collect(base, source, start, page_values, annotation_values)
@@ -63,6 +62,8 @@ def join(front: RenderedPart, parts: Sequence[RenderedPart], numbers: bytes) -> 
                     dests[name] = _copy(base, destination)
         bookmarks.extend((start + page, level, label, x, y, state)
                          for page, level, label, x, y, state in part.bookmarks)
+        _take_stream_data(base, first_new)
+        source.close()  # its objects are copied and its streams' data taken: memory of one part at a time
 
     total = len(base.pages)
     nums: list[Any] = []
@@ -82,9 +83,22 @@ def join(front: RenderedPart, parts: Sequence[RenderedPart], numbers: bytes) -> 
     out = io.BytesIO()
     base.save(out, deterministic_id=True, compress_streams=True,
               object_stream_mode=pikepdf.ObjectStreamMode.generate)
-    for source in sources:
-        source.close()
     return out.getvalue(), warnings
+
+
+def _take_stream_data(base: Any, first: int) -> None:
+    """Give every stream copied into ``base`` since object ``first`` its own (still encoded) data.
+
+    A stream copied from another PDF reads its data from there only when ``base`` is saved,
+    so the source would have to stay open, all its parsed objects with it, until the end;
+    once each copied stream holds its bytes, the source can be closed."""
+    from pikepdf import Name, Stream
+
+    for number in range(first, len(base.objects) + 1):
+        obj = base.get_object((number, 0))
+        if isinstance(obj, Stream):
+            obj.write(obj.read_raw_bytes(), filter=obj.get(Name.Filter),
+                      decode_parms=obj.get(Name.DecodeParms), type_check=False)
 
 
 def _document_element(pdf: Any) -> Any:
