@@ -79,7 +79,10 @@ def join(front: RenderedPart, parts: Sequence[RenderedPart], numbers: bytes) -> 
 
     warnings = _resolve_links(base, dests)
     _write_outline(base, _bookmark_tree(bookmarks))
-    _stamp_numbers(base, pikepdf.open(io.BytesIO(numbers)))
+    with pikepdf.open(io.BytesIO(numbers)) as numbered:
+        first_new = len(base.objects) + 1
+        _stamp_numbers(base, numbered)
+        _take_stream_data(base, first_new)
     out = io.BytesIO()
     base.save(out, deterministic_id=True, compress_streams=True,
               object_stream_mode=pikepdf.ObjectStreamMode.generate)
@@ -97,8 +100,9 @@ def _take_stream_data(base: Any, first: int) -> None:
     for number in range(first, len(base.objects) + 1):
         obj = base.get_object((number, 0))
         if isinstance(obj, Stream):
-            obj.write(obj.read_raw_bytes(), filter=obj.get(Name.Filter),
-                      decode_parms=obj.get(Name.DecodeParms), type_check=False)
+            encoding: Any = obj.get(Name.Filter)
+            parameters: Any = obj.get(Name.DecodeParms)
+            obj.write(obj.read_raw_bytes(), filter=encoding, decode_parms=parameters, type_check=False)
 
 
 def _document_element(pdf: Any) -> Any:
