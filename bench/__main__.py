@@ -105,13 +105,13 @@ def run_once(command: list[str], env: dict[str, str] | None = None, cwd: Path | 
         while not stop.wait(0.05):
             peak[0] = max(peak[0], _tree_pss(proc.pid))
 
-    sampler = threading.Thread(target=sample, daemon=True)
-    if tree:
+    sampler = threading.Thread(target=sample, daemon=True) if tree else None
+    if sampler:
         sampler.start()
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - started
     stop.set()
-    if tree:
+    if sampler:
         sampler.join()
     cpu = usage.ru_utime + usage.ru_stime + _reap_orphans()
     err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""

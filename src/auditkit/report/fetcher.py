@@ -62,5 +62,13 @@ def make_fetcher(root: Path) -> Any:
     return ConfinedFetcher()
 
 
+def layout_html(html: str, folder: Path, fetcher: Any) -> Any:
+    """``html`` (from the templates in ``folder``) laid out by WeasyPrint with ``fetcher``."""
+    import weasyprint
+
+    return weasyprint.HTML(string=html, base_url=Path(folder).resolve().as_uri() + "/",
+                           url_fetcher=fetcher).render()
+
+
 class RefusedURL(Exception):
     """Raised inside the fetcher; WeasyPrint turns it into a fatal fetching error."""

@@ -142,17 +142,15 @@ def render_part(html: str, folder: str, tagged: bool = True, variant: str | None
     the environment of the call that submitted the part)."""
     if epoch is not None:
         os.environ["SOURCE_DATE_EPOCH"] = epoch
-    import weasyprint
     from weasyprint.urls import FatalURLFetchingError
 
-    from .fetcher import make_fetcher
+    from .fetcher import layout_html, make_fetcher
     from .render import captured_warnings
 
     fetcher = make_fetcher(Path(folder))
     with captured_warnings() as collected:
         try:
-            document = weasyprint.HTML(string=html, base_url=Path(folder).resolve().as_uri() + "/",
-                                       url_fetcher=fetcher).render()
+            document = layout_html(html, Path(folder), fetcher)
             pdf = document.write_pdf(pdf_variant=variant, pdf_tags=tagged)
         except FatalURLFetchingError as exc:
             return RenderedPart(pdf=b"", pages=0, refused=fetcher.refused or [str(exc)])
@@ -189,28 +187,26 @@ def render_parts(layout: Layout, folder: Path, *, jobs: int | None = None,
     count = len(layout.groups)
     workers = jobs_for(count, jobs)
     results: list[RenderedPart | None] = [None] * count
-    finished = 0
+
+    def record(index: int, part: RenderedPart) -> None:
+        results[index] = part
+        if done:
+            done(count - results.count(None), count, part)
+
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if workers == 1:
         for index in range(count):
-            results[index] = render_part(layout.part(index), str(folder))
-            finished += 1
-            if done:
-                done(finished, count, results[index])  # type: ignore[arg-type]
+            record(index, render_part(layout.part(index), str(folder)))
         return results  # type: ignore[return-value]
     with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
         futures = {pool.submit(render_part, layout.part(index), str(folder), epoch=epoch): index
                    for index in range(count)}
         try:
             for future in as_completed(futures):
-                index = futures[future]
-                results[index] = future.result()
-                finished += 1
-                if done:
-                    done(finished, count, results[index])  # type: ignore[arg-type]
+                record(futures[future], future.result())
         except BrokenProcessPool:
             raise InternalError(
-                f"a process laying out the report died after {finished} of {count} parts",
+                f"a process laying out the report died after {count - results.count(None)} of {count} parts",
                 hint="it may have run out of memory: try --jobs 1 (one part at a time, in this process)",
             ) from None
     return results  # type: ignore[return-value]

@@ -341,14 +341,11 @@ def _render_front(layout: Layout, parts: Sequence[RenderedPart], folder: Path, f
     Those numbers count the front's own pages, which they cannot change (one entry per
     line whatever its number), so a second layout is needed only when the guess of two
     pages (cover and one page of contents) was wrong."""
-    import weasyprint
+    from .fetcher import layout_html
 
     guess = 2
     for _ in range(3):
-        document = weasyprint.HTML(
-            string=layout.front_document(page_numbers(guess, parts)),
-            base_url=folder.resolve().as_uri() + "/", url_fetcher=fetcher,
-        ).render()
+        document = layout_html(layout.front_document(page_numbers(guess, parts)), folder, fetcher)
         if len(document.pages) == guess:
             break
         guess = len(document.pages)

@@ -77,12 +77,10 @@ def render_view(
     sidecar item does not match its commitment, or if ``sign_key`` is not the key that
     signed the full report.
     """
-    import weasyprint
-
     from ..signing.cms import sign_detached
     from ..signing.keys import load_signer
     from ..signing.verify import verify_report
-    from .fetcher import make_fetcher
+    from .fetcher import layout_html, make_fetcher
     from .render import _source_date_epoch, captured_warnings, write_pdfa
 
     if audience not in cm.AUDIENCES:
@@ -145,8 +143,7 @@ def render_view(
     folder = template_dir()
     started = time.perf_counter()
     with captured_warnings() as collected, _source_date_epoch(moment), steps(progress):
-        document = weasyprint.HTML(string=html, base_url=folder.resolve().as_uri() + "/",
-                                   url_fetcher=make_fetcher(folder)).render()
+        document = layout_html(html, folder, make_fetcher(folder))
         metadata = {cm.AUDIENCE_KEY: audience, cm.FULL_REPORT_KEY: fingerprint}
         metadata.update({key: hashlib.sha256(attachments[name]).hexdigest()
                          for name, key in cm.VIEW_DIGEST_KEYS.items()})
